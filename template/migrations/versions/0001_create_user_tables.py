@@ -1,0 +1,68 @@
+"""Create the user and user_session tables.
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-25
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0001"
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# Emails compare without regard to case in every database, so the unique index below is what
+# keeps two accounts from sharing an address, even when they register at the same moment.
+EMAIL = (
+    sa.String(320)
+    .with_variant(sa.String(320, collation="NOCASE"), "sqlite")
+    .with_variant(sa.String(320, collation="case_insensitive"), "postgresql")
+    .with_variant(sa.String(320, collation="utf8mb4_unicode_ci"), "mysql", "mariadb")
+)
+
+
+def upgrade() -> None:
+    if op.get_context().dialect.name == "postgresql":
+        # Case-insensitive, accent-sensitive comparison (ICU "level 2").
+        op.execute(
+            "CREATE COLLATION IF NOT EXISTS case_insensitive "
+            "(provider = icu, locale = 'und-u-ks-level2', deterministic = false)"
+        )
+    op.create_table(
+        "user",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("email", EMAIL, nullable=False),
+        sa.Column("hashed_password", sa.String(1024), nullable=False),
+        sa.Column("is_active", sa.Boolean(), nullable=False),
+        sa.Column("is_superuser", sa.Boolean(), nullable=False),
+        sa.Column("is_verified", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_user"),
+        mysql_charset="utf8mb4",
+        mysql_collate="utf8mb4_unicode_ci",
+    )
+    op.create_index("ix_user_email", "user", ["email"], unique=True)
+    op.create_table(
+        "user_session",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user.id"], name="fk_user_session_user_id_user", ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_user_session"),
+        mysql_charset="utf8mb4",
+        mysql_collate="utf8mb4_unicode_ci",
+    )
+    op.create_index("ix_user_session_user_id", "user_session", ["user_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_user_session_user_id", table_name="user_session")
+    op.drop_table("user_session")
+    op.drop_index("ix_user_email", table_name="user")
+    op.drop_table("user")

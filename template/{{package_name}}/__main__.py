@@ -1,0 +1,5 @@
+"""Allows ``python -m <package> …``, the same as the installed command."""
+
+from .manage import main
+
+main()

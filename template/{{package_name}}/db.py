@@ -1,0 +1,155 @@
+"""Database access: the connection, the SQLAlchemy metadata and everything driver-specific.
+
+This is the only module that knows which driver runs underneath. URLs in their conventional
+form (``postgresql://…``) are given their async driver here, driver errors are translated here,
+and the other modules only speak SQLAlchemy Core.
+"""
+
+import datetime as dt
+import sqlite3
+from typing import Any
+
+from databases import Database
+from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase
+
+# The one async driver used for each database, by the app (through `databases`) and by Alembic.
+ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg", "mysql": "aiomysql"}
+_BACKEND_ALIASES = {"postgres": "postgresql", "mariadb": "mysql"}
+
+# Seconds to wait for a connection before answering 503 instead of hanging.
+CONNECT_TIMEOUT = 5
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table; the naming convention gives constraints stable names."""
+
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A point in time, stored as naive UTC so SQLite, MySQL and PostgreSQL all agree.
+
+    Values must be timezone-aware when written; they come back aware (UTC).
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("UTCDateTime needs a timezone-aware datetime")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+def async_url(url: str) -> str:
+    """Return ``url`` with this app's async driver, e.g. ``postgresql://`` → ``postgresql+asyncpg://``.
+
+    An explicit driver is accepted only if it is the one the app is built for, so a URL never
+    silently means something other than what it says.
+    """
+    parsed = make_url(url)
+    backend, _, given = parsed.drivername.partition("+")
+    backend = _BACKEND_ALIASES.get(backend, backend)
+    driver = ASYNC_DRIVERS.get(backend)
+    if driver is None:
+        raise ValueError(
+            f"DATABASE_URL uses {backend!r}; use sqlite://, postgresql:// or mysql:// instead"
+        )
+    if given and given != driver:
+        raise ValueError(
+            f"DATABASE_URL asks for the {given!r} driver; this app uses {driver!r} "
+            f"(write {backend}:// or {backend}+{driver}://)"
+        )
+    return parsed.set(drivername=f"{backend}+{driver}").render_as_string(hide_password=False)
+
+
+def create_database(url: str, pool_size: int = 10) -> Database:
+    """Build the `databases` connection pool for ``url`` with a bounded connect time."""
+    normalized = async_url(url)
+    backend = make_url(normalized).get_backend_name()
+    options: dict[str, Any]
+    if backend == "postgresql":
+        options = {"min_size": 1, "max_size": pool_size, "timeout": CONNECT_TIMEOUT}
+    elif backend == "mysql":
+        options = {"minsize": 1, "maxsize": pool_size, "connect_timeout": CONNECT_TIMEOUT}
+    else:
+        # SQLite waits this long for a lock held by another writer before failing.
+        options = {"timeout": CONNECT_TIMEOUT}
+    return Database(normalized, **options)
+
+
+# PostgreSQL and MySQL report unique violations with these codes (SQLSTATE and server error).
+_PG_UNIQUE_VIOLATION = "23505"
+_MYSQL_DUPLICATE_ENTRY = 1062
+
+
+def is_unique_violation(error: BaseException) -> bool:
+    """Tell whether a driver error means a unique constraint refused the write."""
+    if isinstance(error, sqlite3.IntegrityError):
+        return error.sqlite_errorcode == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+    module = type(error).__module__
+    if module.startswith("asyncpg"):
+        return getattr(error, "sqlstate", None) == _PG_UNIQUE_VIOLATION
+    if module.startswith("pymysql"):
+        return type(error).__name__ == "IntegrityError" and error.args[:1] == (
+            _MYSQL_DUPLICATE_ENTRY,
+        )
+    return False
+
+
+# MySQL client errors meaning the server is unreachable: can't connect (2002, 2003), gone away
+# (2006), lost connection (2013), too many connections (1040).
+_MYSQL_UNAVAILABLE = {1040, 2002, 2003, 2006, 2013}
+
+
+def unavailable_error_types() -> tuple[type[Exception], ...]:
+    """The exception types a driver raises when the database cannot be reached.
+
+    The app answers 503 for these (when `is_unavailable` confirms), so clients retry instead
+    of waiting on a hung request.
+    """
+    types: list[type[Exception]] = [OSError]
+    try:
+        import asyncpg
+
+        types += [asyncpg.PostgresConnectionError, asyncpg.InterfaceError]
+    except ImportError:
+        pass
+    try:
+        import pymysql
+
+        types += [pymysql.err.OperationalError, pymysql.err.InterfaceError]
+    except ImportError:
+        pass
+    return tuple(types)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Tell whether an error means the database cannot be reached right now."""
+    if isinstance(error, OSError):
+        return True
+    module = type(error).__module__
+    if module.startswith("asyncpg"):
+        return True
+    if module.startswith("pymysql"):
+        return type(error).__name__ == "InterfaceError" or error.args[:1] in {
+            (code,) for code in _MYSQL_UNAVAILABLE
+        }
+    return False

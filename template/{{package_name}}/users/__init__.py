@@ -1,0 +1,1 @@
+"""User accounts: table, schemas, storage, passwords, tokens and the HTTP routes."""

@@ -1,0 +1,76 @@
+"""Reading and writing users with SQLAlchemy Core, over a `databases` connection."""
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from databases import Database
+from databases.interfaces import Record
+
+from ..db import is_unique_violation
+from .exceptions import UserAlreadyExists
+from .schemas import UserDB
+from .sessions import user_sessions
+
+
+class SQLAlchemyUserDatabase:
+    """The user table's data access: get, get_by_email, create, update, delete."""
+
+    def __init__(self, user_db_model: type[UserDB], database: Database, users: sa.Table) -> None:
+        self.user_db_model = user_db_model
+        self.database = database
+        self.users = users
+
+    async def get(self, id: uuid.UUID) -> UserDB | None:
+        """The user with this id, if any."""
+        return self._to_user(await self.database.fetch_one(self._select_by_id(id)))
+
+    async def get_by_email(self, email: str) -> UserDB | None:
+        """The user with this email, compared without regard to case (the column's collation)."""
+        query = sa.select(self.users).where(self.users.c.email == email)
+        return self._to_user(await self.database.fetch_one(query))
+
+    async def create(self, values: dict[str, Any]) -> UserDB:
+        """Insert a user and return it; `UserAlreadyExists` if the email is taken, even by a
+        registration running at the same moment (the unique index decides)."""
+        values = {"id": uuid.uuid4(), **values}
+        try:
+            await self.database.execute(self.users.insert().values(**values))
+        except Exception as error:
+            if is_unique_violation(error):
+                raise UserAlreadyExists from error
+            raise
+        return await self._fetch(values["id"])
+
+    async def update(self, user: UserDB, values: dict[str, Any]) -> UserDB:
+        """Write ``values`` (column → value) to the user and return it as now stored."""
+        if values:
+            query = self.users.update().where(self.users.c.id == user.id).values(**values)
+            try:
+                await self.database.execute(query)
+            except Exception as error:
+                if is_unique_violation(error):
+                    raise UserAlreadyExists from error
+                raise
+        return await self._fetch(user.id)
+
+    async def delete(self, user: UserDB) -> None:
+        """Delete the user and their sessions."""
+        async with self.database.transaction():
+            # SQLite only enforces ON DELETE CASCADE when asked to, so sessions go explicitly.
+            await self.database.execute(
+                user_sessions.delete().where(user_sessions.c.user_id == user.id)
+            )
+            await self.database.execute(self.users.delete().where(self.users.c.id == user.id))
+
+    def _select_by_id(self, id: uuid.UUID) -> sa.Select[Any]:
+        return sa.select(self.users).where(self.users.c.id == id)
+
+    async def _fetch(self, id: uuid.UUID) -> UserDB:
+        user = self._to_user(await self.database.fetch_one(self._select_by_id(id)))
+        if user is None:
+            raise LookupError(f"user {id} vanished while being written")
+        return user
+
+    def _to_user(self, row: Record | None) -> UserDB | None:
+        return None if row is None else self.user_db_model.model_validate(dict(row._mapping))

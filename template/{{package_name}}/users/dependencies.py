@@ -1,0 +1,60 @@
+"""FastAPI dependencies: the user services of the app, and the current user of a request."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyCookie, OAuth2PasswordBearer
+
+from .auth import COOKIE_NAME, AccessTokens, Authenticated
+from .manager import UserManager
+from .schemas import UserDB
+
+
+@dataclass(frozen=True)
+class UserServices:
+    """What the user routes need, built once by `create_app` and kept on ``app.state``."""
+
+    manager: UserManager
+    access_tokens: AccessTokens
+
+
+def get_services(request: Request) -> UserServices:
+    services: UserServices = request.app.state.user_services
+    return services
+
+
+def get_user_manager(services: Annotated[UserServices, Depends(get_services)]) -> UserManager:
+    return services.manager
+
+
+# Both schemes are optional on their own: `current_session` accepts either.
+bearer_scheme = OAuth2PasswordBearer(tokenUrl="auth/jwt/login", auto_error=False)
+cookie_scheme = APIKeyCookie(name=COOKIE_NAME, auto_error=False)
+
+
+async def current_session(
+    services: Annotated[UserServices, Depends(get_services)],
+    bearer_token: Annotated[str | None, Depends(bearer_scheme)],
+    cookie_token: Annotated[str | None, Depends(cookie_scheme)],
+) -> Authenticated:
+    """The active user behind the request's token (header first, then cookie), or 401."""
+    for token in (bearer_token, cookie_token):
+        if token:
+            found = await services.access_tokens.resolve(token)
+            if found is not None and found.user.is_active:
+                return found
+    raise HTTPException(status_code=status.HTTP_401_UNAUTHORIZED, detail="Unauthorized")
+
+
+async def current_active_user(
+    authenticated: Annotated[Authenticated, Depends(current_session)],
+) -> UserDB:
+    return authenticated.user
+
+
+async def current_superuser(user: Annotated[UserDB, Depends(current_active_user)]) -> UserDB:
+    """The current user if a superuser, else 403."""
+    if not user.is_superuser:
+        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="Forbidden")
+    return user

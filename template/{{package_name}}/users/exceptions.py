@@ -1,0 +1,29 @@
+"""What can go wrong with users; the routers turn these into FastAPI Users' error codes."""
+
+
+class UserError(Exception):
+    """Base of the user errors."""
+
+
+class UserAlreadyExists(UserError):
+    """Another account has this email (compared without regard to case)."""
+
+
+class UserNotExists(UserError):
+    """No account matches."""
+
+
+class UserInactive(UserError):
+    """The account is deactivated."""
+
+
+class UserAlreadyVerified(UserError):
+    """The email address is verified already."""
+
+
+class InvalidPasswordException(UserError):
+    """The password does not meet the policy; ``reason`` says why, for the client."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -1,0 +1,1 @@
+"""The HTTP routes of user accounts, wire-compatible with FastAPI Users."""

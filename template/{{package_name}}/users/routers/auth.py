@@ -1,0 +1,63 @@
+"""Login and logout, once per transport: /auth/jwt/… (bearer) and /auth/cookie/… (cookie)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from ..auth import Authenticated, Transport
+from ..dependencies import UserServices, current_session, get_services
+from ..errors import ErrorCode
+from .responses import UNAUTHORIZED, bad_request
+
+
+def build_auth_router(transport: Transport) -> APIRouter:
+    """The login and logout routes for ``transport``."""
+    router = APIRouter()
+
+    @router.post(
+        "/login",
+        name=f"auth:{transport.name}.login",
+        status_code=transport.login_status_code,
+        response_class=Response,
+        responses={
+            **transport.openapi_login_success(),
+            **bad_request(
+                {
+                    ErrorCode.LOGIN_BAD_CREDENTIALS: (
+                        "Bad credentials or the user is inactive.",
+                        ErrorCode.LOGIN_BAD_CREDENTIALS,
+                    ),
+                }
+            ),
+        },
+    )
+    async def login(
+        request: Request,
+        credentials: Annotated[OAuth2PasswordRequestForm, Depends()],
+        services: Annotated[UserServices, Depends(get_services)],
+    ) -> Response:
+        manager = services.manager
+        user = await manager.authenticate(credentials.username, credentials.password)
+        if user is None or not user.is_active:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=ErrorCode.LOGIN_BAD_CREDENTIALS)
+        token = await services.access_tokens.issue(user)
+        response = transport.login_response(token)
+        await manager.on_after_login(user, request, response)
+        return response
+
+    @router.post(
+        "/logout",
+        name=f"auth:{transport.name}.logout",
+        status_code=status.HTTP_204_NO_CONTENT,
+        response_class=Response,
+        responses={**transport.openapi_logout_success(), **UNAUTHORIZED},
+    )
+    async def logout(
+        authenticated: Annotated[Authenticated, Depends(current_session)],
+        services: Annotated[UserServices, Depends(get_services)],
+    ) -> Response:
+        await services.access_tokens.revoke(authenticated.session_id)
+        return transport.logout_response()
+
+    return router

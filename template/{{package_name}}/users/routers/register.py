@@ -1,0 +1,50 @@
+"""Registration: POST /auth/register."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+
+from ..dependencies import get_user_manager
+from ..errors import ErrorCode
+from ..exceptions import InvalidPasswordException, UserAlreadyExists
+from ..manager import UserManager
+from ..schemas import User, UserCreate
+from .responses import bad_request, invalid_password
+
+router = APIRouter()
+
+
+@router.post(
+    "/register",
+    response_model=User,
+    status_code=status.HTTP_201_CREATED,
+    name="register:register",
+    responses=bad_request(
+        {
+            ErrorCode.REGISTER_USER_ALREADY_EXISTS: (
+                "A user with this email already exists.",
+                ErrorCode.REGISTER_USER_ALREADY_EXISTS,
+            ),
+            ErrorCode.REGISTER_INVALID_PASSWORD: invalid_password(
+                ErrorCode.REGISTER_INVALID_PASSWORD
+            ),
+        }
+    ),
+)
+async def register(
+    request: Request,
+    user_create: UserCreate,
+    manager: Annotated[UserManager, Depends(get_user_manager)],
+) -> User:
+    try:
+        user = await manager.create(user_create, request=request)
+    except UserAlreadyExists:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, detail=ErrorCode.REGISTER_USER_ALREADY_EXISTS
+        ) from None
+    except InvalidPasswordException as error:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            detail={"code": ErrorCode.REGISTER_INVALID_PASSWORD, "reason": error.reason},
+        ) from None
+    return user

@@ -1,0 +1,44 @@
+"""OpenAPI descriptions shared by the routers, so every status a route can return is documented."""
+
+from typing import Any
+
+from fastapi import status
+
+from ..errors import ErrorCode, ErrorModel
+
+OpenAPIResponses = dict[int | str, dict[str, Any]]
+
+UNAUTHORIZED: OpenAPIResponses = {
+    status.HTTP_401_UNAUTHORIZED: {
+        "description": "Missing, expired or revoked token, or inactive user."
+    }
+}
+FORBIDDEN: OpenAPIResponses = {status.HTTP_403_FORBIDDEN: {"description": "Not a superuser."}}
+NOT_FOUND: OpenAPIResponses = {
+    status.HTTP_404_NOT_FOUND: {"description": "The user does not exist."}
+}
+
+
+def bad_request(examples: dict[ErrorCode, tuple[str, str | dict[str, str]]]) -> OpenAPIResponses:
+    """A documented 400 with one example per error code: code → (summary, detail)."""
+    return {
+        status.HTTP_400_BAD_REQUEST: {
+            "model": ErrorModel,
+            "content": {
+                "application/json": {
+                    "examples": {
+                        code: {"summary": summary, "value": {"detail": detail}}
+                        for code, (summary, detail) in examples.items()
+                    }
+                }
+            },
+        }
+    }
+
+
+def invalid_password(code: ErrorCode) -> tuple[str, dict[str, str]]:
+    """The example of a refused password under ``code``."""
+    return (
+        "Password validation failed.",
+        {"code": code, "reason": "Password should be at least 8 characters"},
+    )

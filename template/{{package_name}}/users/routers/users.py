@@ -1,0 +1,125 @@
+"""The current user (/users/me) and, for superusers, any user (/users/{id})."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+
+from ..dependencies import current_active_user, current_superuser, get_user_manager
+from ..errors import ErrorCode
+from ..exceptions import InvalidPasswordException, UserAlreadyExists, UserNotExists
+from ..manager import UserManager
+from ..schemas import User, UserAdminUpdate, UserDB, UserUpdate
+from .responses import (
+    FORBIDDEN,
+    NOT_FOUND,
+    UNAUTHORIZED,
+    OpenAPIResponses,
+    bad_request,
+    invalid_password,
+)
+
+router = APIRouter()
+
+UPDATE_ERRORS: OpenAPIResponses = bad_request(
+    {
+        ErrorCode.UPDATE_USER_EMAIL_ALREADY_EXISTS: (
+            "A user with this email already exists.",
+            ErrorCode.UPDATE_USER_EMAIL_ALREADY_EXISTS,
+        ),
+        ErrorCode.UPDATE_USER_INVALID_PASSWORD: invalid_password(
+            ErrorCode.UPDATE_USER_INVALID_PASSWORD
+        ),
+    }
+)
+SUPERUSER_ONLY: OpenAPIResponses = {**UNAUTHORIZED, **FORBIDDEN, **NOT_FOUND}
+
+
+async def get_user_or_404(
+    id: str, manager: Annotated[UserManager, Depends(get_user_manager)]
+) -> UserDB:
+    """The user named in the path; 404 for an unknown or malformed id, as FastAPI Users does."""
+    try:
+        return await manager.get(uuid.UUID(id))
+    except (ValueError, UserNotExists):
+        raise HTTPException(status.HTTP_404_NOT_FOUND) from None
+
+
+async def apply_update(
+    manager: UserManager, changes: UserUpdate, user: UserDB, request: Request
+) -> UserDB:
+    """Update ``user``, turning refusals into FastAPI Users' 400 responses."""
+    try:
+        return await manager.update(changes, user, request)
+    except InvalidPasswordException as error:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            detail={"code": ErrorCode.UPDATE_USER_INVALID_PASSWORD, "reason": error.reason},
+        ) from None
+    except UserAlreadyExists:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, detail=ErrorCode.UPDATE_USER_EMAIL_ALREADY_EXISTS
+        ) from None
+
+
+@router.get("/me", response_model=User, name="users:current_user", responses=UNAUTHORIZED)
+async def me(user: Annotated[UserDB, Depends(current_active_user)]) -> UserDB:
+    return user
+
+
+@router.patch(
+    "/me",
+    response_model=User,
+    name="users:patch_current_user",
+    responses={**UNAUTHORIZED, **UPDATE_ERRORS},
+)
+async def update_me(
+    request: Request,
+    changes: UserUpdate,
+    user: Annotated[UserDB, Depends(current_active_user)],
+    manager: Annotated[UserManager, Depends(get_user_manager)],
+) -> UserDB:
+    return await apply_update(manager, changes, user, request)
+
+
+@router.get(
+    "/{id}",
+    response_model=User,
+    dependencies=[Depends(current_superuser)],
+    name="users:user",
+    responses=SUPERUSER_ONLY,
+)
+async def get_user(user: Annotated[UserDB, Depends(get_user_or_404)]) -> UserDB:
+    return user
+
+
+@router.patch(
+    "/{id}",
+    response_model=User,
+    dependencies=[Depends(current_superuser)],
+    name="users:patch_user",
+    responses={**SUPERUSER_ONLY, **UPDATE_ERRORS},
+)
+async def update_user(
+    request: Request,
+    changes: UserAdminUpdate,
+    user: Annotated[UserDB, Depends(get_user_or_404)],
+    manager: Annotated[UserManager, Depends(get_user_manager)],
+) -> UserDB:
+    return await apply_update(manager, changes, user, request)
+
+
+@router.delete(
+    "/{id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    dependencies=[Depends(current_superuser)],
+    name="users:delete_user",
+    responses=SUPERUSER_ONLY,
+)
+async def delete_user(
+    request: Request,
+    user: Annotated[UserDB, Depends(get_user_or_404)],
+    manager: Annotated[UserManager, Depends(get_user_manager)],
+) -> None:
+    await manager.delete(user, request)
