@@ -1,0 +1,5 @@
+"""Allows ``python -m usergen``."""
+
+from usergen.cli import main
+
+main()

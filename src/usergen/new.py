@@ -1,0 +1,92 @@
+"""`usergen new`: generate the user module into a new or existing folder."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from usergen import files
+from usergen.errors import UsergenError
+from usergen.names import check_package_name, check_project_name, package_from_folder
+from usergen.render import CREATE_ONLY, answers_of, render
+
+
+@dataclass
+class NewProject:
+    """What `new` wrote, for the report."""
+
+    dest: Path
+    package: str
+    written: list[str]
+    unchanged: list[str]
+
+
+def check_destination(dest: Path) -> None:
+    """Refuse a destination that cannot become a project folder, before rendering anything."""
+    if dest.exists() and not dest.is_dir():
+        raise UsergenError(f"{dest} exists and is not a folder")
+    existing = dest
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsergenError(f"cannot create {dest}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsergenError(f"cannot write to {existing}: permission denied")
+
+
+def default_project_name(dest: Path, package: str) -> str:
+    try:
+        return check_project_name(dest.name)
+    except UsergenError:
+        return package.replace("_", "-")
+
+
+def generate(
+    dest: Path,
+    *,
+    package: str | None,
+    database: str | None,
+    interactive: bool,
+    overwrite: bool,
+) -> NewProject:
+    """Render the project and write it into ``dest``: all files, or none.
+
+    An existing file with other content is a conflict: nothing is written unless
+    ``overwrite``. Files that already hold exactly the rendered content are left alone.
+    """
+    dest = dest.resolve()
+    check_destination(dest)
+    answers: dict[str, object] = {}
+    if package is not None:
+        answers["package_name"] = check_package_name(package)
+    elif not interactive:
+        answers["package_name"] = package_from_folder(dest)
+    if not interactive:
+        answers["project_name"] = default_project_name(dest, str(answers["package_name"]))
+    if database is not None:
+        answers["database"] = database
+
+    rendered, modes = render(answers, dest.name, interactive=interactive)
+
+    changes = files.Changes(dest)
+    unchanged, conflicts = [], []
+    for rel, content in rendered.items():
+        target = dest / rel
+        if not target.exists():
+            changes.writes[rel] = content
+        elif target.is_file() and target.read_bytes() == content:
+            unchanged.append(rel)
+        elif target.is_file() and rel in CREATE_ONLY:
+            unchanged.append(rel)  # e.g. keep the secret of an existing .env
+        elif target.is_file() and overwrite:
+            changes.writes[rel] = content
+        else:
+            conflicts.append(rel)
+    if conflicts:
+        listing = "\n".join(f"  {rel}" for rel in conflicts)
+        raise UsergenError(
+            f"{len(conflicts)} file(s) in {dest} would be overwritten; nothing was written:\n"
+            f"{listing}\nMove them aside, or pass --overwrite to replace them."
+        )
+    files.apply(changes, modes)
+    package_name = str(answers_of(rendered).get("package_name", answers.get("package_name")))
+    return NewProject(dest, package_name, sorted(changes.writes), unchanged)
