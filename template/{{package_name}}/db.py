@@ -9,6 +9,7 @@ import datetime as dt
 import sqlite3
 from typing import Any
 
+import sqlalchemy as sa
 from databases import Database
 from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator
 from sqlalchemy.engine import make_url
@@ -93,6 +94,59 @@ def create_database(url: str, pool_size: int = 10) -> Database:
         # SQLite waits this long for a lock held by another writer before failing.
         options = {"timeout": CONNECT_TIMEOUT}
     return Database(normalized, **options)
+
+
+class CompiledSelect:
+    """A SELECT compiled once, then run with new values straight on the driver's connection.
+
+    `databases` builds and compiles the SQLAlchemy statement again on every call. For the query
+    behind every authenticated request that was most of the request's time (measured with
+    py-spy: about 0.9 ms of CPU, against 0.2 ms for running it), so the hot queries are compiled
+    here once, when the app is built. Write the statement with ``sa.bindparam("name")``
+    placeholders and pass the values by name; other queries can keep using `databases`.
+    """
+
+    def __init__(self, database: Database, statement: sa.Select[Any]) -> None:
+        self.database = database
+        self.backend = make_url(str(database.url)).get_backend_name()
+        # The SQLAlchemy dialect of the async driver itself, so the SQL has the driver's
+        # placeholders ($1, %s or ?) and values convert as SQLAlchemy would convert them.
+        dialect = make_url(str(database.url)).get_dialect()()
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        self._params = [
+            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+            for name in compiled.positiontup or ()
+        ]
+        self._columns = [
+            (key, column.type.dialect_impl(dialect).result_processor(dialect, None))
+            for key, column in statement.selected_columns.items()
+        ]
+
+    async def fetch_one(self, **values: Any) -> dict[str, Any] | None:
+        """The first row for these parameter values, as column key → value; None if none."""
+        args = [
+            values[name] if process is None else process(values[name])
+            for name, process in self._params
+        ]
+        # The connection of the current task (or of its transaction), as `databases` uses it.
+        async with self.database.connection() as connection:
+            driver = connection.raw_connection
+            if self.backend == "postgresql":
+                row = await driver.fetchrow(self.sql, *args)
+            elif self.backend == "mysql":
+                async with driver.cursor() as cursor:
+                    await cursor.execute(self.sql, args)
+                    row = await cursor.fetchone()
+            else:
+                async with driver.execute(self.sql, args) as cursor:
+                    row = await cursor.fetchone()
+        if row is None:
+            return None
+        return {
+            key: value if process is None else process(value)
+            for (key, process), value in zip(self._columns, row, strict=True)
+        }
 
 
 # PostgreSQL and MySQL report unique violations with these codes (SQLSTATE and server error).
