@@ -8,11 +8,12 @@ from fastapi.security import OAuth2PasswordRequestForm
 from ..auth import Authenticated, Transport
 from ..dependencies import UserServices, current_session, get_services
 from ..errors import ErrorCode
-from .responses import UNAUTHORIZED, bad_request
+from .responses import TOO_MANY_REQUESTS, UNAUTHORIZED, bad_request
 
 
-def build_auth_router(transport: Transport) -> APIRouter:
-    """The login and logout routes for ``transport``."""
+def build_auth_router(transport: Transport, *, requires_verification: bool) -> APIRouter:
+    """The login and logout routes for ``transport``; with ``requires_verification``, users
+    must have verified their email to log in."""
     router = APIRouter()
 
     @router.post(
@@ -28,8 +29,13 @@ def build_auth_router(transport: Transport) -> APIRouter:
                         "Bad credentials or the user is inactive.",
                         ErrorCode.LOGIN_BAD_CREDENTIALS,
                     ),
+                    ErrorCode.LOGIN_USER_NOT_VERIFIED: (
+                        "The user is not verified.",
+                        ErrorCode.LOGIN_USER_NOT_VERIFIED,
+                    ),
                 }
             ),
+            **TOO_MANY_REQUESTS,
         },
     )
     async def login(
@@ -37,10 +43,18 @@ def build_auth_router(transport: Transport) -> APIRouter:
         credentials: Annotated[OAuth2PasswordRequestForm, Depends()],
         services: Annotated[UserServices, Depends(get_services)],
     ) -> Response:
+        # Both transports count as one: a client cannot double its guesses by switching.
+        await services.rate_limits.hit(
+            "login", services.rate_limits.login, request, credentials.username
+        )
         manager = services.manager
         user = await manager.authenticate(credentials.username, credentials.password)
         if user is None or not user.is_active:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=ErrorCode.LOGIN_BAD_CREDENTIALS)
+        if requires_verification and not user.is_verified:
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST, detail=ErrorCode.LOGIN_USER_NOT_VERIFIED
+            )
         token = await services.access_tokens.issue(user)
         response = transport.login_response(token)
         await manager.on_after_login(user, request, response)
