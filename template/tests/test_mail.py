@@ -4,7 +4,6 @@ import asyncio
 import email
 import email.policy
 import logging
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,15 +19,9 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from .conftest import StartApp
 from .helpers import register
 from .mail import file_names, link, messages, wait_for_messages, wait_until
+from .network import free_port
 
 pytestmark = pytest.mark.anyio
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
