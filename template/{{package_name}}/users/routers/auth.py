@@ -2,13 +2,25 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response, status
 
 from ..auth import Authenticated, Transport
 from ..dependencies import UserServices, current_session, get_services
 from ..errors import ErrorCode
 from .responses import TOO_MANY_REQUESTS, UNAUTHORIZED, bad_request
+
+
+class LoginForm:
+    """OAuth2's password form: the email as ``username``, and the password. FastAPI reads an
+    empty field as a missing one (422), so the schema asks for at least one character."""
+
+    def __init__(
+        self,
+        username: Annotated[str, Form(min_length=1)],
+        password: Annotated[str, Form(min_length=1, json_schema_extra={"format": "password"})],
+    ) -> None:
+        self.username = username
+        self.password = password
 
 
 def build_auth_router(transport: Transport, *, requires_verification: bool) -> APIRouter:
@@ -40,7 +52,7 @@ def build_auth_router(transport: Transport, *, requires_verification: bool) -> A
     )
     async def login(
         request: Request,
-        credentials: Annotated[OAuth2PasswordRequestForm, Depends()],
+        credentials: Annotated[LoginForm, Depends()],
         services: Annotated[UserServices, Depends(get_services)],
     ) -> Response:
         # Both transports count as one: a client cannot double its guesses by switching.

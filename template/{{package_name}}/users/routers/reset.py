@@ -13,7 +13,7 @@ from ..exceptions import (
     UserInactive,
     UserNotExists,
 )
-from .responses import TOO_MANY_REQUESTS, bad_request, invalid_password
+from .responses import TOO_MANY_REQUESTS, UNPARSABLE_BODY, bad_request, invalid_password
 
 router = APIRouter()
 
@@ -27,6 +27,7 @@ router = APIRouter()
             "description": "Accepted, whether or not a message is sent: the answer does not "
             "tell which addresses have an account."
         },
+        **UNPARSABLE_BODY,
         **TOO_MANY_REQUESTS,
     },
 )

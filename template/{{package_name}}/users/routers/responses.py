@@ -18,6 +18,9 @@ NOT_FOUND: OpenAPIResponses = {
     status.HTTP_404_NOT_FOUND: {"description": "The user does not exist."}
 }
 
+UNPARSABLE_BODY: OpenAPIResponses = {
+    status.HTTP_400_BAD_REQUEST: {"description": "The body could not be parsed."}
+}
 TOO_MANY_REQUESTS: OpenAPIResponses = {
     status.HTTP_429_TOO_MANY_REQUESTS: {
         "description": "Too many attempts from this address or for this email; retry after "

@@ -9,7 +9,7 @@ from ..dependencies import UserServices, get_services
 from ..errors import ErrorCode
 from ..exceptions import InvalidVerifyToken, UserAlreadyVerified, UserInactive, UserNotExists
 from ..schemas import User, UserDB
-from .responses import TOO_MANY_REQUESTS, bad_request
+from .responses import TOO_MANY_REQUESTS, UNPARSABLE_BODY, bad_request
 
 router = APIRouter()
 
@@ -23,6 +23,7 @@ router = APIRouter()
             "description": "Accepted, whether or not a message is sent: the answer does not "
             "tell which addresses have an account."
         },
+        **UNPARSABLE_BODY,
         **TOO_MANY_REQUESTS,
     },
 )
