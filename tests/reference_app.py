@@ -5,7 +5,7 @@ answer the same requests the same way."""
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi_users import BaseUserManager, FastAPIUsers, InvalidPasswordException, UUIDIDMixin
@@ -41,7 +41,9 @@ class UserUpdate(fu_schemas.BaseUserUpdate):
     pass
 
 
-def create_reference_app(database_url: str, secret: str) -> tuple[FastAPI, dict[str, dict[str, str]]]:
+def create_reference_app(
+    database_url: str, secret: str
+) -> tuple[FastAPI, dict[str, dict[str, str]]]:
     """The reference app, and the tokens its email hooks would send (kind → email → token)."""
     engine = create_async_engine(database_url)
     session_maker = async_sessionmaker(engine, expire_on_commit=False)
@@ -71,10 +73,12 @@ def create_reference_app(database_url: str, secret: str) -> tuple[FastAPI, dict[
         async with session_maker() as session:
             yield session
 
-    async def get_user_db(session: AsyncSession = Depends(get_session)) -> AsyncIterator[Any]:
+    async def get_user_db(
+        session: Annotated[AsyncSession, Depends(get_session)],
+    ) -> AsyncIterator[Any]:
         yield SQLAlchemyUserDatabase(session, User)
 
-    async def get_user_manager(user_db: Any = Depends(get_user_db)) -> AsyncIterator[Any]:
+    async def get_user_manager(user_db: Annotated[Any, Depends(get_user_db)]) -> AsyncIterator[Any]:
         yield UserManager(user_db)
 
     def get_strategy() -> JWTStrategy[User, uuid.UUID]:

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import tree_digest, usergen
-
 import usergen as usergen_package
+from tests.helpers import tree_digest, usergen
 
 
 def test_help_lists_commands_and_does_not_import_copier() -> None:
@@ -66,7 +65,9 @@ def test_new_writes_the_project(generate: Callable[..., Path]) -> None:
         assert (default_project / rel).is_file(), rel
     assert not list(default_project.rglob("__pycache__"))
     assert not list(default_project.rglob("*.jinja"))
-    assert "class UserTable(Base, SQLAlchemyBaseUserTable)" in (package / "users/table.py").read_text()
+    assert (
+        "class UserTable(Base, SQLAlchemyBaseUserTable)" in (package / "users/table.py").read_text()
+    )
 
 
 def test_new_records_the_answers(default_project: Path) -> None:
@@ -232,3 +233,30 @@ def test_a_failure_half_way_leaves_nothing_behind(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert tree_digest(repo) == before
     assert sorted(p.name for p in repo.iterdir()) == ["keep.txt"]
+
+
+def test_new_on_a_terminal_asks_the_questions(tmp_path: Path) -> None:
+    import pexpect
+
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "usergen", "new", str(tmp_path / "My-Thing")],
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(40, 120),
+    )
+    child.expect("Name of the project")
+    child.sendline("")  # keep the default: the folder name
+    child.expect("Python package")
+    child.sendline("thing")
+    child.expect("Database")
+    child.send("\x1b[B")  # arrow down: PostgreSQL
+    child.sendline("")
+    child.expect(pexpect.EOF)
+    child.close()
+
+    assert child.exitstatus == 0, child.before
+    answers = yaml.safe_load((tmp_path / "My-Thing" / ".copier-answers.yml").read_text())
+    assert answers["project_name"] == "My-Thing"
+    assert answers["package_name"] == "thing"
+    assert answers["database"] == "postgresql"

@@ -8,8 +8,7 @@ both sides' answers explicitly.
 
 import importlib
 import sys
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,19 +40,38 @@ class Step:
 
 
 def login(name: str, email: str, password: str = PASSWORD) -> Step:
-    return Step("POST", "/auth/jwt/login", form={"username": email, "password": password}, save={name: "access_token"})
+    return Step(
+        "POST",
+        "/auth/jwt/login",
+        form={"username": email, "password": password},
+        save={name: "access_token"},
+    )
 
 
 SEQUENCE = [
-    Step("POST", "/auth/register", json={"email": "alice@example.com", "password": PASSWORD}, save={"alice_id": "id"}),
+    Step(
+        "POST",
+        "/auth/register",
+        json={"email": "alice@example.com", "password": PASSWORD},
+        save={"alice_id": "id"},
+    ),
     Step("POST", "/auth/register", json={"email": "alice@example.com", "password": PASSWORD}),
     Step("POST", "/auth/register", json={"email": "ALICE@example.com", "password": PASSWORD}),
     Step("POST", "/auth/register", json={"email": "bob@example.com", "password": "short"}),
     Step("POST", "/auth/register", json={"email": "bob@example.com", "password": "x" * 129}),
     Step("POST", "/auth/register", json={"email": "not-an-email", "password": PASSWORD}),
     Step("POST", "/auth/register", json={"email": "bob@example.com"}),
-    Step("POST", "/auth/register", json={"email": "bob@example.com", "password": PASSWORD, "is_superuser": True}, save={"bob_id": "id"}),
-    Step("POST", "/auth/jwt/login", form={"username": "alice@example.com", "password": "wrong password"}),
+    Step(
+        "POST",
+        "/auth/register",
+        json={"email": "bob@example.com", "password": PASSWORD, "is_superuser": True},
+        save={"bob_id": "id"},
+    ),
+    Step(
+        "POST",
+        "/auth/jwt/login",
+        form={"username": "alice@example.com", "password": "wrong password"},
+    ),
     Step("POST", "/auth/jwt/login", form={"username": "nobody@example.com", "password": PASSWORD}),
     Step("POST", "/auth/jwt/login", form={"username": "alice@example.com"}),
     login("alice", "alice@example.com"),
@@ -87,7 +105,11 @@ SEQUENCE = [
     Step("POST", "/auth/jwt/logout", auth="alice"),
     Step("GET", "/users/me", auth="alice", differs=(401, 200)),
     Step("POST", "/auth/jwt/logout"),
-    Step("POST", "/auth/cookie/login", form={"username": "bob@example.com", "password": "wrong password"}),
+    Step(
+        "POST",
+        "/auth/cookie/login",
+        form={"username": "bob@example.com", "password": "wrong password"},
+    ),
     Step("POST", "/auth/cookie/login", form={"username": "bob@example.com", "password": PASSWORD}),
     Step("GET", "/users/me", cookies=True),
     Step("POST", "/auth/cookie/logout", cookies=True),
@@ -120,9 +142,7 @@ def shape(response: httpx.Response) -> dict[str, Any]:
     return seen
 
 
-async def play(
-    client: httpx.AsyncClient, step: Step, context: dict[str, str]
-) -> httpx.Response:
+async def play(client: httpx.AsyncClient, step: Step, context: dict[str, str]) -> httpx.Response:
     headers = {}
     if step.auth:
         headers["Authorization"] = f"Bearer {context.get(step.auth, step.auth)}"
@@ -158,7 +178,11 @@ def generated_app(generate: Callable[..., Path], tmp_path: Path) -> FastAPI:
         settings_module = importlib.import_module("diffshop.settings")
         main_module = importlib.import_module("diffshop.main")
         settings = settings_module.Settings(
-            _env_file=None, database_url=url, secret=SECRET, argon2_memory_cost_kib=1024, argon2_time_cost=1
+            _env_file=None,
+            database_url=url,
+            secret=SECRET,
+            argon2_memory_cost_kib=1024,
+            argon2_time_cost=1,
         )
         app: FastAPI = main_module.create_app(settings)
         return app
@@ -176,7 +200,9 @@ async def test_same_requests_same_answers(generated_app: FastAPI, tmp_path: Path
         for name, app in (("ours", generated_app), ("reference", reference)):
             await stack.enter_async_context(app.router.lifespan_context(app))
             clients[name] = await stack.enter_async_context(
-                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://testserver")
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app), base_url="https://testserver"
+                )
             )
         await generated_app.state.user_services.manager.create(
             schemas.UserCreate(email="admin@example.com", password=PASSWORD), superuser=True
@@ -192,7 +218,8 @@ async def test_same_requests_same_answers(generated_app: FastAPI, tmp_path: Path
                 assert (ours.status_code, theirs.status_code) == step.differs, (number, step)
                 continue
             if shape(ours) != shape(theirs):
-                mismatches.append(f"step {number} {step.method} {step.path}: ours {shape(ours)} != reference {shape(theirs)}")
+                where = f"step {number} {step.method} {step.path}"
+                mismatches.append(f"{where}: ours {shape(ours)} != reference {shape(theirs)}")
             if step.method == "POST" and step.path.endswith("/login") and ours.status_code == 204:
                 assert "set-cookie" in ours.headers and "set-cookie" in theirs.headers
 
@@ -202,6 +229,3 @@ async def test_same_requests_same_answers(generated_app: FastAPI, tmp_path: Path
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-_ = uuid  # ids in SEQUENCE are literal UUID strings

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATABASES, run
+from tests.helpers import DATABASES, run
 
 
 def count_tests(output: str) -> int:
@@ -22,11 +22,20 @@ def count_tests(output: str) -> int:
 @pytest.mark.slow
 @pytest.mark.parametrize("database", list(DATABASES))
 def test_generated_tests_pass(default_project: Path, database: str) -> None:
-    env = {"TEST_DATABASE_URL": DATABASES[database]} if DATABASES[database] else {}
-    env.pop("TEST_DATABASE_URL", None) if database == "sqlite" else None
+    server = DATABASES[database]
+    env = {"TEST_DATABASE_URL": server or ""}  # empty: the temporary SQLite default
 
     result = run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-W",
+            "ignore::DeprecationWarning",
+        ],
         cwd=default_project,
         env=env,
     )
@@ -61,7 +70,11 @@ def test_app_serves_register_login_and_me(default_project: Path, tmp_path: Path)
     """The README's way of running it: `<package> serve` on the SQLite default."""
     import httpx
 
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}", "COOKIE_SECURE": "false"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "COOKIE_SECURE": "false",
+    }
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "shop", "serve", "--port", str(port)],

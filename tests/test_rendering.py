@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import run
+from tests.helpers import run
 
 COMBINATIONS = [{"database": database} for database in ("sqlite", "postgresql", "mysql")]
 
@@ -65,5 +65,7 @@ def test_database_option_sets_url_and_driver(rendered: Path) -> None:
     database = answers["database"]
 
     assert f"DATABASE_URL={scheme[database]}" in (rendered / ".env").read_text()
-    dependencies = (rendered / "pyproject.toml").read_text().split("[project.optional-dependencies]")[0]
+    dependencies = (
+        (rendered / "pyproject.toml").read_text().split("[project.optional-dependencies]")[0]
+    )
     assert f"databases[{driver[database]}]" in dependencies
