@@ -248,7 +248,7 @@ def test_new_on_a_terminal_asks_the_questions(tmp_path: Path) -> None:
     child.expect("Name of the project")
     child.sendline("")  # keep the default: the folder name
     child.expect("Python package")
-    child.sendline("thing")
+    child.sendline("\x15thing")  # Ctrl-U clears the suggested default
     child.expect("Database")
     child.send("\x1b[B")  # arrow down: PostgreSQL
     child.sendline("")
