@@ -92,7 +92,7 @@ async def keep_session_state(connection: Any) -> None:
     """
 
 
-def create_database(url: str, pool_size: int = 10) -> Database:
+def create_database(url: str, pool_size: int = 20) -> Database:
     """Build the `databases` connection pool for ``url`` with a bounded connect time."""
     normalized = async_url(url)
     backend = make_url(normalized).get_backend_name()
