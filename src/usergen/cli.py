@@ -123,7 +123,9 @@ FIELD_TYPES = "str, text, int, float, decimal, bool, date, datetime, uuid, json,
     ),
 )
 def add_field_command(
-    name: Annotated[str, typer.Argument(help="Field name: lowercase letters, digits and '_'.")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Field name: lowercase letters, digits and _.")
+    ],
     type_: Annotated[str, typer.Argument(metavar="TYPE", help=f"One of: {FIELD_TYPES}.")],
     required: Annotated[
         bool,
@@ -139,8 +141,10 @@ def add_field_command(
             "an ISO date/datetime (with a zone) for date/datetime."
         ),
     ] = None,
-    unique: Annotated[bool, typer.Option(help="No two users may have the same value.")] = False,
-    index: Annotated[bool, typer.Option(help="Index the column for lookups.")] = False,
+    unique: Annotated[
+        bool, typer.Option("--unique", help="No two users may have the same value.")
+    ] = False,
+    index: Annotated[bool, typer.Option("--index", help="Index the column for lookups.")] = False,
     read_only: Annotated[
         bool,
         typer.Option(

@@ -12,6 +12,7 @@ answer at once.
 
 import functools
 import json
+import os
 import re
 import shutil
 import stat
@@ -103,6 +104,23 @@ def answers_of(files: dict[str, bytes]) -> dict[str, Any]:
     return dict(loaded) if isinstance(loaded, dict) else {}
 
 
+def _bytecode_cache() -> Any:
+    """Jinja's cache of compiled templates in the user's cache folder (None if unwritable).
+
+    Compiling the templates costs more than rendering them; entries are keyed by each
+    template's source, so a changed template is simply compiled again.
+    """
+    from jinja2 import FileSystemBytecodeCache
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = Path(base, "usergen", "jinja")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(folder)) if os.access(folder, os.W_OK) else None
+
+
 def load_config(root: Path | None = None) -> dict[str, Any]:
     """The template's copier.yml."""
     path = (root or template_root()) / "copier.yml"
@@ -184,11 +202,22 @@ class Renderer:
             *self.config.get("_jinja_extensions", []),
         ]
         env = SandboxedEnvironment(
-            loader=FileSystemLoader([str(self.root)]), extensions=extensions, **envops
+            loader=FileSystemLoader([str(self.root)]),
+            extensions=extensions,
+            bytecode_cache=_bytecode_cache(),
+            **envops,
         )
         env.filters["to_json"] = functools.partial(env.filters["to_json"], default=_jsonable)
         env.globals["pathjoin"] = lambda *parts, mode="posix": str(PurePosixPath(*parts))
         return env
+
+    @functools.cache  # noqa: B019 - a renderer lives as long as one command
+    def _string_template(self, source: str) -> Any:
+        return self.env.from_string(source)
+
+    def render_string(self, source: str, context: Mapping[str, Any]) -> str:
+        """Render a template given as a string (a path part, a default, an exclusion)."""
+        return str(self._string_template(source).render(**context))
 
     def questions(self) -> dict[str, dict[str, Any]]:
         return {
@@ -210,7 +239,7 @@ class Renderer:
             elif "default" in question:
                 default = question["default"]
                 if isinstance(default, str):
-                    default = self.env.from_string(default).render(**context)
+                    default = self.render_string(default, context)
                 value = cast(default)
             else:
                 raise UsergenError(f"the answer to {name!r} is missing")
@@ -218,9 +247,10 @@ class Renderer:
             hidden = question.get("when") is False or question.get("secret")
             if not hidden:
                 remembered[name] = value
-        answers_file = self.env.from_string(
-            str(self.config.get("_answers_file", ".copier-answers.yml"))
-        ).render(**context, _copier_conf={"answers_file": ""})
+        answers_file = self.render_string(
+            str(self.config.get("_answers_file", ".copier-answers.yml")),
+            {**context, "_copier_conf": {"answers_file": ""}},
+        )
         context.update(
             _external_data={},
             _copier_answers=remembered,
@@ -301,7 +331,7 @@ class Renderer:
             parts[-1] = parts[-1][: -len(self.suffix)]
         rendered = []
         for part in parts:
-            text = self.env.from_string(part).render(**context) if "{" in part else part
+            text = self.render_string(part, context) if "{" in part else part
             if text == answers_file:
                 return answers_file
             if not text:
@@ -315,7 +345,7 @@ class Renderer:
         patterns = [
             line
             for pattern in self.config.get("_exclude", [])
-            for line in self.env.from_string(str(pattern)).render(**context).splitlines()
+            for line in self.render_string(str(pattern), context).splitlines()
         ]
         try:
             return pathspec.PathSpec.from_lines("gitignore", patterns).match_file
