@@ -186,6 +186,8 @@ def _choices(text: str | None) -> list[str]:
             )
     if len(set(values)) != len(values):
         raise UsageError("--choices lists a value twice")
+    if len(values) < 2:
+        raise UsageError("--choices needs at least two values (one value is not a choice)")
     return values
 
 
