@@ -76,9 +76,12 @@ def test_deleted_or_removed_files(tmp_path: Path) -> None:
 
 
 def test_hunks_are_located_in_the_users_file() -> None:
-    marked = b"a\n<<<<<<< y\nb\nc\n=======\nB\n>>>>>>> t\nd\n<<<<<<< y\n=======\nE\n>>>>>>> t\n"
+    """Lines the change added cleanly (x, y) do not shift the reported lines."""
+    marked = (
+        b"x\na\n<<<<<<< y\nb\nc\n=======\nB\n>>>>>>> t\ny\nd\n<<<<<<< y\n=======\nE\n>>>>>>> t\n"
+    )
 
-    hunks = conflict_hunks(marked)
+    hunks = conflict_hunks(marked, yours=b"a\nb\nc\nd\n")
 
     assert [(h.lines, h.yours, h.theirs) for h in hunks] == [
         ("lines 2-3", ["b", "c"], ["B"]),

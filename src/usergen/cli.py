@@ -243,7 +243,7 @@ def add_field_command(
             "\nConflicts were written with markers; resolve them before running anything:", err=True
         )
         for item in result.conflicts:
-            where = ", ".join(hunk.lines for hunk in item.hunks)
+            where = ", ".join(f"line {number}" for number in item.marker_lines())
             typer.echo(f"  {item.path}: {where}", err=True)
         raise typer.Exit(1)
 

@@ -7,6 +7,7 @@ here knows why the render changed (a new field, a newer template), so ``usergen 
 use it as it is.
 """
 
+import difflib
 import shutil
 import subprocess
 import tempfile
@@ -45,6 +46,11 @@ class Conflict:
     hunks: list[Hunk] = field(default_factory=list)
     # The file with conflict markers, when markers can say it (None: they cannot).
     marked: bytes | None = None
+
+    def marker_lines(self) -> list[int]:
+        """Where the conflicts start in the marked file (1-based)."""
+        lines = (self.marked or b"").decode(errors="replace").split("\n")
+        return [number for number, line in enumerate(lines, 1) if line.startswith(_OURS)]
 
 
 @dataclass
@@ -85,28 +91,46 @@ def merge_file(
     return result.stdout, result.returncode
 
 
-def conflict_hunks(marked: bytes) -> list[Hunk]:
-    """The conflicts in a file holding git's markers, located in the user's version."""
-    hunks: list[Hunk] = []
-    line_in_yours = 0
+def conflict_hunks(marked: bytes, yours: bytes) -> list[Hunk]:
+    """The conflicts in a file holding git's markers, located in the user's file ``yours``.
+
+    The marked file also holds the change's lines that merged cleanly, so its line numbers
+    are not the user's: its "yours" view (markers and the other side left out) is aligned
+    with the user's file to find them.
+    """
+    view: list[str] = []  # the marked file as the user's side sees it
+    spans: list[tuple[int, list[str], list[str]]] = []  # (index in view, yours, theirs)
     side: list[str] | None = None
-    yours: list[str] = []
+    ours: list[str] = []
     theirs: list[str] = []
-    start = 0
-    for line in marked.decode(errors="replace").splitlines():
+    for line in marked.decode(errors="replace").split("\n"):
         if side is None and line.startswith(_OURS):
-            yours, theirs, start = [], [], line_in_yours + 1
-            side = yours
-        elif side is yours and line == _SEP:
+            ours, theirs = [], []
+            side = ours
+        elif side is ours and line == _SEP:
             side = theirs
         elif side is theirs and line.startswith(_THEIRS):
-            hunks.append(Hunk(start, yours, theirs))
-            line_in_yours += len(yours)
+            spans.append((len(view), ours, theirs))
+            view.extend(ours)
             side = None
         elif side is not None:
             side.append(line)
         else:
-            line_in_yours += 1
+            view.append(line)
+    users = yours.decode(errors="replace").split("\n")
+    to_users: dict[int, int] = {}
+    matcher = difflib.SequenceMatcher(None, view, users, autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for offset in range(block.size):
+            to_users[block.a + offset] = block.b + offset
+    hunks = []
+    for index, ours, theirs in spans:
+        if ours and index in to_users:
+            first = to_users[index] + 1
+        else:  # nothing of theirs on the user's side: just after the line before it
+            before = max((i for i in to_users if i < index), default=-1)
+            first = to_users.get(before, -1) + 2
+        hunks.append(Hunk(first, ours, theirs))
     return hunks
 
 
@@ -162,7 +186,9 @@ def merge_change(
                         if before is not None
                         else "you have a different file there"
                     )
-                    merge.conflicts.append(Conflict(rel, reason, conflict_hunks(merged), merged))
+                    merge.conflicts.append(
+                        Conflict(rel, reason, conflict_hunks(merged, current), merged)
+                    )
                 else:
                     merge.writes[rel] = merged
     return merge
