@@ -1,5 +1,8 @@
 """usergen's own renderer gives exactly what Copier gives, which is what makes it safe to use."""
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -92,3 +95,68 @@ def test_answers_file_records_what_a_rerender_needs() -> None:
     assert "secret" not in recorded
     assert "_src_path" not in recorded
     assert "template_version: 0.1.0" in recorded
+
+
+def spec(name: str, type_: str, **options: Any) -> dict[str, Any]:
+    return parse_field(name, type_, FieldOptions(**options))
+
+
+SHAPES = {
+    "one choices field": [spec("tier", "choices", choices="free,pro")],
+    "one datetime field": [spec("seen", "datetime")],
+    "datetime default, read-only": [
+        spec("seen", "datetime", default="2024-01-01T00:00:00Z", read_only=True, required=True)
+    ],
+    "names with digits": [
+        spec("tier10", "choices", choices="a,b"),
+        spec("tier2", "choices", choices="a,b"),
+        spec("t_ier", "choices", choices="a,b"),
+        spec("tier_3", "datetime", default="2024-01-01T00:00:00Z"),
+    ],
+    "long everything": [
+        spec(
+            "a_long_field_name_that_has_forty_chars_x",
+            "choices",
+            choices=",".join(f"choice number {n} with a long label" for n in range(8)),
+            required=True,
+            default="choice number 7 with a long label",
+            read_only=True,
+        ),
+        spec("a_long_field_name_that_has_forty_chars_y", "str", max_length=768, unique=True),
+        spec("a_long_field_name_that_has_forty_chars_z", "text", default="x" * 90),
+        spec(
+            "a_long_field_name_that_has_forty_chars_w",
+            "json",
+            required=True,
+            default='{"key": "' + "v" * 80 + '", "nested": {"list": [1, 2, 3]}}',
+        ),
+        spec(
+            "a_long_field_name_that_has_forty_chars_v",
+            "uuid",
+            default="9b2c1f8e-3d5a-4c7b-8e1f-2a3b4c5d6e7f",
+        ),
+    ],
+    "only read-only fields": [
+        spec("score", "float", read_only=True),
+        spec("badge", "bool", read_only=True, required=True, default="true"),
+    ],
+}
+
+
+@pytest.mark.parametrize("fields", SHAPES.values(), ids=SHAPES.keys())
+def test_generated_code_is_formatted_and_lint_free(
+    fields: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    """ruff passes for shapes the bigger tests do not build (mypy runs on those)."""
+    files, _ = Renderer().render(
+        {"project_name": "shop", "package_name": "shop", "fields": fields}, "shop"
+    )
+    for rel, content in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(content)
+
+    for command in (["check", "."], ["format", "--check", "--diff", "."]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command], cwd=tmp_path, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
