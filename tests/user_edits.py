@@ -119,18 +119,12 @@ def edit_like_a_user(project: Path) -> None:
     )
     replace(
         package / "users" / "schemas.py",
-        "\n\n\nclass User(BaseModel):\n",
-        "\n\n# Registrations from these domains are refused.\n"
-        'THROWAWAY_DOMAINS = {"mailinator.com"}\n\n\nclass User(BaseModel):\n',
-    )
-    replace(
-        package / "users" / "schemas.py",
         "    email: EmailStr\n    password: str\n",
         "    email: EmailStr\n    password: str\n\n"
         '    @field_validator("email")\n'
         "    @classmethod\n"
         "    def refuse_throwaway_addresses(cls, value: str) -> str:\n"
-        '        if value.rsplit("@", 1)[-1].lower() in THROWAWAY_DOMAINS:\n'
+        '        if value.rsplit("@", 1)[-1].lower() in {"mailinator.com", "yopmail.com"}:\n'
         '            raise ValueError("use an address you keep")\n'
         "        return value\n",
     )
