@@ -65,12 +65,12 @@ def check_code(project: Path) -> None:
     run(sys.executable, "-m", "mypy", cwd=project)
 
 
-def run_app_tests(project: Path, server: str | None) -> str:
-    """The project's own test suite on SQLite (None) or a database server; its summary line."""
+def run_app_tests(project: Path, server: str | None, *paths: str) -> str:
+    """The project's own tests (all, or ``paths``) on SQLite (None) or a database server; the
+    summary line."""
     env = {"TEST_DATABASE_URL": SERVERS[server]} if server else {}
-    result = run(
-        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project, env=env
-    )
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *paths]
+    result = run(*command, cwd=project, env=env)
     return result.stdout.strip().splitlines()[-1]
 
 

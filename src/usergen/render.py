@@ -310,6 +310,14 @@ class Renderer:
             modes[target] = stat.S_IMODE(source.stat().st_mode)
         return files, modes
 
+    def precompile(self) -> None:
+        """Compile the templates into the bytecode cache now, so the next command (add-field,
+        which must answer quickly) finds them compiled."""
+        for source in self.root.rglob(f"*{self.suffix}"):
+            self.env.get_template(source.relative_to(self.root).as_posix())
+        for source in (self.root / "includes").glob("*.jinja"):
+            self.env.get_template(source.relative_to(self.root).as_posix())
+
     def render_template(self, name: str, context: Mapping[str, Any]) -> str:
         """Render one template of the template folder (by its path there) with ``context``."""
         return self.env.get_template(name).render(**context)
