@@ -211,3 +211,38 @@ def test_fields_added_in_a_row_chain_their_migrations(project: Path) -> None:
     assert [field["name"] for field in answers["fields"]] == ["nickname", "age", "joined", "tier"]
     again = usergen("add-field", "age", "int", cwd=project, check=False)
     assert "already has a field 'age'" in again.stderr
+
+
+def test_an_interrupted_add_field_leaves_all_or_nothing(project: Path) -> None:
+    """Ctrl-C at any moment: the project is as before, or fully changed."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    before = tree_hashes(project)
+    outcomes = set()
+    for delay in (0.05, 0.2, 0.35, 0.5, 0.65, 0.8):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "usergen", "add-field", "age", "int", "--path", str(project)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+        after = tree_hashes(project)
+        if after == before:
+            outcomes.add("unchanged")
+            continue
+        changed = {rel for rel in after.keys() | before.keys() if after.get(rel) != before.get(rel)}
+        assert changed == {
+            ".copier-answers.yml",
+            "migrations/versions/0003_add_age_to_user.py",
+            "shop/users/schemas.py",
+            "shop/users/table.py",
+            "tests/test_user_fields.py",
+        }
+        outcomes.add("added")
+        break
+    assert "unchanged" in outcomes
