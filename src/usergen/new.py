@@ -1,7 +1,7 @@
 """`usergen new`: generate the user module into a new or existing folder."""
 
 import contextlib
-import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,8 +30,10 @@ def check_destination(dest: Path) -> None:
         existing = existing.parent
     if not existing.is_dir():
         raise UsergenError(f"cannot create {dest}: {existing} is not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise UsergenError(f"cannot write to {existing}: permission denied")
+    try:  # the one reliable test of writability is to write
+        tempfile.TemporaryDirectory(dir=existing, prefix=".usergen-").cleanup()
+    except OSError as error:
+        raise UsergenError(f"cannot write to {existing}: {error.strerror}") from None
 
 
 def default_project_name(dest: Path, package: str) -> str:
@@ -88,7 +90,10 @@ def generate(
             f"{len(conflicts)} file(s) in {dest} would be overwritten; nothing was written:\n"
             f"{listing}\nMove them aside, or pass --overwrite to replace them."
         )
-    files.apply(changes, modes)
+    try:
+        files.apply(changes, modes)
+    except OSError as error:
+        raise UsergenError(f"could not write the project ({error}); nothing was changed") from None
     # Only a head start for the next command (add-field answers faster): never fail `new`.
     with contextlib.suppress(Exception):
         Renderer().precompile()

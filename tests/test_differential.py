@@ -1,0 +1,231 @@
+"""The same requests to FastAPI Users (from PyPI) and to a generated app: the status codes, JSON
+keys and error `detail` codes must match, so FastAPI Users clients work unchanged.
+
+Where the generated app is deliberately stricter (a logged-out or pre-password-change token
+stops working; FastAPI Users' JWTs stay valid until they expire) the step says so and checks
+both sides' answers explicitly.
+"""
+
+import importlib
+import sys
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.reference_app import create_reference_app, make_superuser
+
+SECRET = "a-secret-for-the-differential-test-0123456789"
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Step:
+    """One request. ``auth`` names a saved bearer token; ``save`` maps a context name to a key
+    of the JSON answer; ``differs`` gives (ours, reference) statuses where we differ on purpose."""
+
+    method: str
+    path: str
+    json: Any = None
+    form: dict[str, str] | None = None
+    auth: str | None = None
+    cookies: bool = False
+    save: dict[str, str] = field(default_factory=dict)
+    differs: tuple[int, int] | None = None
+
+
+def login(name: str, email: str, password: str = PASSWORD) -> Step:
+    return Step(
+        "POST",
+        "/auth/jwt/login",
+        form={"username": email, "password": password},
+        save={name: "access_token"},
+    )
+
+
+SEQUENCE = [
+    Step(
+        "POST",
+        "/auth/register",
+        json={"email": "alice@example.com", "password": PASSWORD},
+        save={"alice_id": "id"},
+    ),
+    Step("POST", "/auth/register", json={"email": "alice@example.com", "password": PASSWORD}),
+    Step("POST", "/auth/register", json={"email": "ALICE@example.com", "password": PASSWORD}),
+    Step("POST", "/auth/register", json={"email": "bob@example.com", "password": "short"}),
+    Step("POST", "/auth/register", json={"email": "bob@example.com", "password": "x" * 129}),
+    Step("POST", "/auth/register", json={"email": "not-an-email", "password": PASSWORD}),
+    Step("POST", "/auth/register", json={"email": "bob@example.com"}),
+    Step(
+        "POST",
+        "/auth/register",
+        json={"email": "bob@example.com", "password": PASSWORD, "is_superuser": True},
+        save={"bob_id": "id"},
+    ),
+    Step(
+        "POST",
+        "/auth/jwt/login",
+        form={"username": "alice@example.com", "password": "wrong password"},
+    ),
+    Step("POST", "/auth/jwt/login", form={"username": "nobody@example.com", "password": PASSWORD}),
+    Step("POST", "/auth/jwt/login", form={"username": "alice@example.com"}),
+    login("alice", "alice@example.com"),
+    login("alice2", "alice@example.com"),
+    login("bob", "bob@example.com"),
+    login("admin", "admin@example.com"),
+    Step("GET", "/users/me"),
+    Step("GET", "/users/me", auth="garbage"),
+    Step("GET", "/users/me", auth="alice"),
+    Step("PATCH", "/users/me", json={"email": "alice@example.org"}, auth="alice"),
+    Step("PATCH", "/users/me", json={"email": "bob@example.com"}, auth="alice"),
+    Step("PATCH", "/users/me", json={"password": "short"}, auth="alice"),
+    Step("PATCH", "/users/me", json={"is_superuser": True, "is_active": False}, auth="alice"),
+    Step("PATCH", "/users/me", json={"email": "not-an-email"}, auth="alice"),
+    Step("GET", "/users/{alice_id}", auth="bob"),
+    Step("PATCH", "/users/{alice_id}", json={"is_verified": True}, auth="bob"),
+    Step("DELETE", "/users/{alice_id}", auth="bob"),
+    Step("GET", "/users/{alice_id}"),
+    Step("GET", "/users/{alice_id}", auth="admin"),
+    Step("GET", "/users/00000000-0000-4000-8000-000000000000", auth="admin"),
+    Step("GET", "/users/not-a-uuid", auth="admin"),
+    Step("PATCH", "/users/{alice_id}", json={"email": "bob@example.com"}, auth="admin"),
+    Step("PATCH", "/users/{alice_id}", json={"password": "short"}, auth="admin"),
+    Step("PATCH", "/users/{alice_id}", json={"is_verified": True}, auth="admin"),
+    Step("PATCH", "/users/00000000-0000-4000-8000-000000000000", json={}, auth="admin"),
+    # Changing the password ends the other sessions here; FastAPI Users keeps them valid.
+    Step("PATCH", "/users/me", json={"password": "another long password"}, auth="alice"),
+    Step("GET", "/users/me", auth="alice2", differs=(401, 200)),
+    login("alice", "alice@example.org", "another long password"),
+    # Logging out revokes the token here; FastAPI Users' JWT strategy cannot revoke.
+    Step("POST", "/auth/jwt/logout", auth="alice"),
+    Step("GET", "/users/me", auth="alice", differs=(401, 200)),
+    Step("POST", "/auth/jwt/logout"),
+    Step(
+        "POST",
+        "/auth/cookie/login",
+        form={"username": "bob@example.com", "password": "wrong password"},
+    ),
+    Step("POST", "/auth/cookie/login", form={"username": "bob@example.com", "password": PASSWORD}),
+    Step("GET", "/users/me", cookies=True),
+    Step("POST", "/auth/cookie/logout", cookies=True),
+    Step("PATCH", "/users/{bob_id}", json={"is_active": False}, auth="admin"),
+    Step("GET", "/users/me", auth="bob"),
+    Step("POST", "/auth/jwt/login", form={"username": "bob@example.com", "password": PASSWORD}),
+    Step("DELETE", "/users/{bob_id}", auth="admin"),
+    Step("DELETE", "/users/{bob_id}", auth="admin"),
+    Step("GET", "/users/{bob_id}", auth="admin"),
+]
+
+
+def shape(response: httpx.Response) -> dict[str, Any]:
+    """What must match: status, JSON keys, and the error code in `detail`."""
+    seen: dict[str, Any] = {"status": response.status_code}
+    if not response.content:
+        return seen
+    body = response.json()
+    if isinstance(body, dict):
+        seen["keys"] = sorted(body)
+        detail = body.get("detail")
+        if isinstance(detail, str):
+            seen["detail"] = detail
+        elif isinstance(detail, dict):
+            seen["detail"] = detail.get("code")
+            seen["detail_keys"] = sorted(detail)
+        for flag in ("is_active", "is_superuser", "is_verified"):
+            if flag in body:
+                seen[flag] = body[flag]
+    return seen
+
+
+async def play(client: httpx.AsyncClient, step: Step, context: dict[str, str]) -> httpx.Response:
+    headers = {}
+    if step.auth:
+        headers["Authorization"] = f"Bearer {context.get(step.auth, step.auth)}"
+    if not step.cookies:
+        client.cookies.clear()
+    response = await client.request(
+        step.method,
+        step.path.format(**context),
+        json=step.json,
+        data=step.form,
+        headers=headers,
+    )
+    if response.status_code < 300 and response.content:
+        for name, key in step.save.items():
+            context[name] = str(response.json()[key])
+    return response
+
+
+@pytest.fixture
+def generated_app(generate: Callable[..., Path], tmp_path: Path) -> FastAPI:
+    """A generated project, imported into this process and migrated on a fresh SQLite file."""
+    from alembic import command
+    from alembic.config import Config
+
+    project = generate("diffshop")
+    url = f"sqlite:///{tmp_path / 'ours.db'}"
+    sys.path.insert(0, str(project))
+    try:
+        config = Config(str(project / "alembic.ini"))
+        config.set_main_option("sqlalchemy.url", url)
+        config.attributes["configure_logger"] = False
+        command.upgrade(config, "head")
+        settings_module = importlib.import_module("diffshop.settings")
+        main_module = importlib.import_module("diffshop.main")
+        settings = settings_module.Settings(
+            _env_file=None,
+            database_url=url,
+            secret=SECRET,
+            argon2_memory_cost_kib=1024,
+            argon2_time_cost=1,
+        )
+        app: FastAPI = main_module.create_app(settings)
+        return app
+    finally:
+        sys.path.remove(str(project))
+
+
+@pytest.mark.anyio
+async def test_same_requests_same_answers(generated_app: FastAPI, tmp_path: Path) -> None:
+    reference, _sent = create_reference_app(f"sqlite+aiosqlite:///{tmp_path / 'ref.db'}", SECRET)
+    schemas = importlib.import_module("diffshop.users.schemas")
+
+    async with AsyncExitStack() as stack:
+        clients = {}
+        for name, app in (("ours", generated_app), ("reference", reference)):
+            await stack.enter_async_context(app.router.lifespan_context(app))
+            clients[name] = await stack.enter_async_context(
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app), base_url="https://testserver"
+                )
+            )
+        await generated_app.state.user_services.manager.create(
+            schemas.UserCreate(email="admin@example.com", password=PASSWORD), superuser=True
+        )
+        await make_superuser(reference, "admin@example.com", PASSWORD)
+
+        contexts: dict[str, dict[str, str]] = {"ours": {}, "reference": {}}
+        mismatches = []
+        for number, step in enumerate(SEQUENCE, start=1):
+            ours = await play(clients["ours"], step, contexts["ours"])
+            theirs = await play(clients["reference"], step, contexts["reference"])
+            if step.differs is not None:
+                assert (ours.status_code, theirs.status_code) == step.differs, (number, step)
+                continue
+            if shape(ours) != shape(theirs):
+                where = f"step {number} {step.method} {step.path}"
+                mismatches.append(f"{where}: ours {shape(ours)} != reference {shape(theirs)}")
+            if step.method == "POST" and step.path.endswith("/login") and ours.status_code == 204:
+                assert "set-cookie" in ours.headers and "set-cookie" in theirs.headers
+
+    assert not mismatches, "\n".join(mismatches)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

@@ -1,0 +1,128 @@
+"""The generated app's own test suite, run on SQLite, PostgreSQL and MariaDB.
+
+Each run creates a database of its own on the server (the generated conftest does it) and drops
+it afterwards.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import DATABASES, run
+
+
+def count_tests(output: str) -> int:
+    summary = output.strip().splitlines()[-1]
+    return int(summary.split(" passed")[0].split()[-1])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database", list(DATABASES))
+def test_generated_tests_pass(default_project: Path, database: str) -> None:
+    server = DATABASES[database]
+    env = {"TEST_DATABASE_URL": server or ""}  # empty: the temporary SQLite default
+
+    result = run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-W",
+            "ignore::DeprecationWarning",
+        ],
+        cwd=default_project,
+        env=env,
+    )
+
+    assert count_tests(result.stdout) >= 30
+    assert " failed" not in result.stdout and " skipped" not in result.stdout
+
+
+@pytest.mark.slow
+def test_generated_tests_on_the_chosen_database(generate: object) -> None:
+    """Projects set up for a server run their suite there too."""
+    for database in ("postgresql", "mysql"):
+        project = generate(f"on_{database}", "--db", database)  # type: ignore[operator]
+        result = run(
+            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"],
+            cwd=project,
+            env={"TEST_DATABASE_URL": DATABASES[database] or ""},
+        )
+        assert count_tests(result.stdout) >= 30
+
+
+@pytest.mark.slow
+def test_migrations_round_trip(default_project: Path, tmp_path: Path) -> None:
+    """`alembic upgrade head`, `downgrade base` and `upgrade head` again, on SQLite."""
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'round.db'}"}
+    for step in (["upgrade", "head"], ["downgrade", "base"], ["upgrade", "head"]):
+        run([sys.executable, "-m", "alembic", *step], cwd=default_project, env=env)
+
+
+@pytest.mark.slow
+def test_app_serves_register_login_and_me(default_project: Path, tmp_path: Path) -> None:
+    """The README's way of running it: `<package> serve` on the SQLite default."""
+    import httpx
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "COOKIE_SECURE": "false",
+    }
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "shop", "serve", "--port", str(port)],
+        cwd=default_project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_up(base, server)
+        with httpx.Client(base_url=base) as client:
+            body = {"email": "ann@example.com", "password": "a long enough password"}
+            assert client.post("/auth/register", json=body).status_code == 201
+            login = client.post(
+                "/auth/jwt/login", data={"username": body["email"], "password": body["password"]}
+            )
+            token = login.json()["access_token"]
+            me = client.get("/users/me", headers={"Authorization": f"Bearer {token}"})
+            assert me.status_code == 200
+            assert me.json()["email"] == "ann@example.com"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_up(base: str, server: subprocess.Popen[str]) -> None:
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"server exited: {server.stdout.read() if server.stdout else ''}")
+        try:
+            httpx.get(f"{base}/openapi.json", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError("server did not start within 30 s")
