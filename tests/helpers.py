@@ -16,6 +16,8 @@ DATABASES = {
     ),
     "mysql": os.environ.get("USERGEN_TEST_MYSQL", "mysql://root@127.0.0.1:3306/mysql"),
 }
+# Redis, for the generated app's rate limit tests (they use key prefixes of their own).
+REDIS = os.environ.get("USERGEN_TEST_REDIS", "redis://127.0.0.1:6379")
 
 
 def usergen(

@@ -3,6 +3,7 @@
 import httpx
 import pytest
 
+from .conftest import StartApp
 from .helpers import PASSWORD, bearer, login, register
 
 pytestmark = pytest.mark.anyio
@@ -69,3 +70,39 @@ async def test_cookie_logout_clears_cookie_and_revokes_token(client: httpx.Async
     assert "max-age=0" in response.headers["set-cookie"].lower()
     client.cookies.set("fastapiusersauth", token, domain="testserver")
     assert (await client.get("/users/me")).status_code == 401
+
+
+async def test_cookie_lifetime_follows_the_access_token_lifetime(start_app: StartApp) -> None:
+    async with start_app(access_token_lifetime_seconds=900) as client:
+        await register(client, "alice@example.com")
+        response = await client.post(
+            "/auth/cookie/login", data={"username": "alice@example.com", "password": PASSWORD}
+        )
+
+    assert "max-age=900" in response.headers["set-cookie"].lower()
+
+
+async def test_cookie_not_secure_when_turned_off(start_app: StartApp) -> None:
+    async with start_app(cookie_secure=False) as client:
+        await register(client, "alice@example.com")
+        response = await client.post(
+            "/auth/cookie/login", data={"username": "alice@example.com", "password": PASSWORD}
+        )
+
+    attributes = {part.strip().lower() for part in response.headers["set-cookie"].split(";")}
+    assert "secure" not in attributes
+    assert "httponly" in attributes
+
+
+async def test_password_change_revokes_cookie_sessions(client: httpx.AsyncClient) -> None:
+    await register(client, "alice@example.com")
+    await client.post(
+        "/auth/cookie/login", data={"username": "alice@example.com", "password": PASSWORD}
+    )
+    other_browser = await login(client, "alice@example.com")
+
+    response = await client.patch("/users/me", json={"password": "a brand new password"})
+
+    assert response.status_code == 200
+    assert (await client.get("/users/me")).status_code == 401
+    assert (await client.get("/users/me", headers=bearer(other_browser))).status_code == 401

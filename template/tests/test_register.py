@@ -4,6 +4,9 @@ import asyncio
 
 import httpx
 import pytest
+import sqlalchemy as sa
+from databases import Database
+from fastapi import FastAPI
 
 from .helpers import user_data
 
@@ -49,7 +52,7 @@ async def test_register_existing_email_in_other_case(client: httpx.AsyncClient) 
 
 
 async def test_parallel_registrations_of_one_email_create_one_user(
-    client: httpx.AsyncClient,
+    app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     variants = [
         "".join(c.upper() if (i >> n) & 1 else c for n, c in enumerate("racecondition@example.com"))
@@ -66,6 +69,8 @@ async def test_parallel_registrations_of_one_email_create_one_user(
         for r in responses
         if r.status_code == 400
     )
+    database: Database = app.state.database
+    assert await database.fetch_val(sa.select(sa.func.count()).select_from(sa.table("user"))) == 1
 
 
 @pytest.mark.parametrize(

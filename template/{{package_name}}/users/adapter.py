@@ -53,6 +53,23 @@ class SQLAlchemyUserDatabase:
                 raise
         return await self._fetch(user.id)
 
+    async def replace_password(self, user: UserDB, old_hash: str, new_hash: str) -> bool:
+        """Store ``new_hash`` only if the stored hash is still ``old_hash``; tell whether it was.
+
+        A compare-and-set in one UPDATE: of two writers racing from the same old hash, the
+        database lets exactly one match, and the loser sees someone else's new hash. (The
+        drivers do not all report affected rows, so the result is read back.)
+        """
+        await self.database.execute(
+            self.users.update()
+            .where(self.users.c.id == user.id, self.users.c.hashed_password == old_hash)
+            .values(hashed_password=new_hash)
+        )
+        stored: str | None = await self.database.fetch_val(
+            sa.select(self.users.c.hashed_password).where(self.users.c.id == user.id)
+        )
+        return stored == new_hash
+
     async def delete(self, user: UserDB) -> None:
         """Delete the user and their sessions."""
         async with self.database.transaction():

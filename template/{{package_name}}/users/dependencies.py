@@ -8,6 +8,7 @@ from fastapi.security import APIKeyCookie, OAuth2PasswordBearer
 
 from .auth import COOKIE_NAME, AccessTokens, Authenticated
 from .manager import UserManager
+from .ratelimits import RateLimits
 from .schemas import UserDB
 
 
@@ -17,6 +18,7 @@ class UserServices:
 
     manager: UserManager
     access_tokens: AccessTokens
+    rate_limits: RateLimits
 
 
 def get_services(request: Request) -> UserServices:

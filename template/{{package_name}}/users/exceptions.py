@@ -29,6 +29,14 @@ class UserAlreadyVerified(UserError):
     """The email address is verified already."""
 
 
+class InvalidVerifyToken(UserError):
+    """The verification token is malformed, expired, or for another user or email."""
+
+
+class InvalidResetPasswordToken(UserError):
+    """The reset token is malformed, expired, or already used (the password changed since)."""
+
+
 class InvalidPasswordException(UserError):
     """The password does not meet the policy; ``reason`` says why, for the client."""
 

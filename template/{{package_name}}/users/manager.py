@@ -5,16 +5,28 @@ hooks (send a welcome email, write an audit log…) and your password policy in
 `validate_password`.
 """
 
+import hmac
 import uuid
 from typing import Any
 
 from fastapi import Request, Response
 
+from ..mail import Outbox
+from . import emails
 from .adapter import SQLAlchemyUserDatabase
-from .exceptions import InvalidPasswordException, UserAlreadyExists, UserNotExists
+from .exceptions import (
+    InvalidPasswordException,
+    InvalidResetPasswordToken,
+    InvalidVerifyToken,
+    UserAlreadyExists,
+    UserAlreadyVerified,
+    UserInactive,
+    UserNotExists,
+)
 from .passwords import PasswordHasher
 from .schemas import UserAdminUpdate, UserCreate, UserDB, UserUpdate
 from .sessions import SessionStore
+from .tokens import RESET_PASSWORD_AUDIENCE, VERIFY_AUDIENCE, InvalidToken, TokenSigner
 
 # Longer passwords add nothing but hashing work, so every endpoint refuses them, login included.
 PASSWORD_MAX_LENGTH = 128
@@ -28,13 +40,23 @@ class UserManager:
         user_db: SQLAlchemyUserDatabase,
         sessions: SessionStore,
         passwords: PasswordHasher,
+        tokens: TokenSigner,
+        outbox: Outbox,
         *,
         password_min_length: int,
+        verify_token_lifetime_seconds: int,
+        reset_password_token_lifetime_seconds: int,
+        frontend_url: str,
     ) -> None:
         self.user_db = user_db
         self.sessions = sessions
         self.passwords = passwords
+        self.tokens = tokens
+        self.outbox = outbox
         self.password_min_length = password_min_length
+        self.verify_token_lifetime_seconds = verify_token_lifetime_seconds
+        self.reset_password_token_lifetime_seconds = reset_password_token_lifetime_seconds
+        self.frontend_url = frontend_url
 
     # --- hooks: edit these -------------------------------------------------------------
 
@@ -57,6 +79,28 @@ class UserManager:
         self, user: UserDB, update_dict: dict[str, Any], request: Request | None = None
     ) -> None:
         """Runs after a user was updated; ``update_dict`` holds the changed fields."""
+
+    async def on_after_request_verify(
+        self, user: UserDB, token: str, request: Request | None = None
+    ) -> None:
+        """Runs when a user asked to verify their email: sends them the link with ``token``."""
+        link = emails.link(self.frontend_url, "/verify", token)
+        subject, body = emails.verification(link, self.verify_token_lifetime_seconds)
+        self.outbox.send_soon(user.email, subject, body)
+
+    async def on_after_verify(self, user: UserDB, request: Request | None = None) -> None:
+        """Runs after a user verified their email."""
+
+    async def on_after_forgot_password(
+        self, user: UserDB, token: str, request: Request | None = None
+    ) -> None:
+        """Runs when a user forgot their password: sends them the reset link with ``token``."""
+        link = emails.link(self.frontend_url, "/reset-password", token)
+        subject, body = emails.password_reset(link, self.reset_password_token_lifetime_seconds)
+        self.outbox.send_soon(user.email, subject, body)
+
+    async def on_after_reset_password(self, user: UserDB, request: Request | None = None) -> None:
+        """Runs after a user reset their password."""
 
     async def on_before_delete(self, user: UserDB, request: Request | None = None) -> None:
         """Runs before a user is deleted."""
@@ -141,6 +185,83 @@ class UserManager:
         if "hashed_password" in values:
             await self.sessions.delete_all(user.id)
         await self.on_after_update(updated, update_dict, request)
+        return updated
+
+    async def request_verify(self, user: UserDB, request: Request | None = None) -> None:
+        """Send ``user`` a link to verify their email; `UserInactive` or `UserAlreadyVerified`
+        if there is nothing to verify."""
+        if not user.is_active:
+            raise UserInactive
+        if user.is_verified:
+            raise UserAlreadyVerified
+        claims = {"sub": str(user.id), "email": user.email}
+        token = self.tokens.encode(claims, VERIFY_AUDIENCE, self.verify_token_lifetime_seconds)
+        await self.on_after_request_verify(user, token, request)
+
+    async def verify(self, token: str, request: Request | None = None) -> UserDB:
+        """Mark the user of a verification ``token`` verified.
+
+        The token names the user and the email it was sent to, so it stops working if the
+        user changes their email. Raises `InvalidVerifyToken` or `UserAlreadyVerified`.
+        """
+        try:
+            claims = self.tokens.decode(token, VERIFY_AUDIENCE)
+            user_id = uuid.UUID(claims["sub"])
+            user = await self.get_by_email(claims["email"])
+        except (InvalidToken, KeyError, TypeError, ValueError, UserNotExists):
+            raise InvalidVerifyToken from None
+        if user.id != user_id:
+            raise InvalidVerifyToken
+        if user.is_verified:
+            raise UserAlreadyVerified
+        verified = await self.user_db.update(user, {"is_verified": True})
+        await self.on_after_verify(verified, request)
+        return verified
+
+    async def forgot_password(self, user: UserDB, request: Request | None = None) -> None:
+        """Send ``user`` a link to choose a new password; `UserInactive` for a deactivated one.
+
+        The token carries a fingerprint of the current password hash: once the password
+        changes (by this reset or otherwise), the token no longer matches, so it works once.
+        """
+        if not user.is_active:
+            raise UserInactive
+        claims = {
+            "sub": str(user.id),
+            "password_fgpt": self.tokens.fingerprint(user.hashed_password),
+        }
+        token = self.tokens.encode(
+            claims, RESET_PASSWORD_AUDIENCE, self.reset_password_token_lifetime_seconds
+        )
+        await self.on_after_forgot_password(user, token, request)
+
+    async def reset_password(
+        self, token: str, password: str, request: Request | None = None
+    ) -> UserDB:
+        """Set a new password with a reset ``token``, and end every session of the user.
+
+        Raises `InvalidResetPasswordToken` (bad, expired or used token, unknown or inactive
+        user) or `InvalidPasswordException`.
+        """
+        try:
+            claims = self.tokens.decode(token, RESET_PASSWORD_AUDIENCE)
+            user = await self.get(uuid.UUID(claims["sub"]))
+            fingerprint = str(claims["password_fgpt"])
+        except (InvalidToken, KeyError, TypeError, ValueError, UserNotExists):
+            raise InvalidResetPasswordToken from None
+        if not hmac.compare_digest(fingerprint, self.tokens.fingerprint(user.hashed_password)):
+            raise InvalidResetPasswordToken
+        if not user.is_active:
+            raise InvalidResetPasswordToken
+        await self.check_password(password, user)
+        new_hash = await self.passwords.hash(password)
+        # Two requests racing with one token both got this far; only the first write matches
+        # the old hash, so the token is used once even then.
+        if not await self.user_db.replace_password(user, user.hashed_password, new_hash):
+            raise InvalidResetPasswordToken
+        await self.sessions.delete_all(user.id)
+        updated = await self.get(user.id)
+        await self.on_after_reset_password(updated, request)
         return updated
 
     async def delete(self, user: UserDB, request: Request | None = None) -> None:

@@ -2,9 +2,11 @@
 
 A bare JWT stays valid until it expires, whatever the user does. Ours also carries the id of
 a session row (``sid``): logging out deletes that row, and a password change or reset deletes
-all of the user's rows, which revokes every older token at once, in every process that shares
-the database. Resolving a token stays one indexed lookup: the session's primary key, joined to
-the user's, which is the query that loading the user behind a plain JWT needs anyway.
+all of the user's rows, which revokes every older token at once, bearer or cookie, in every
+process that shares the database. A per-user token version in the JWT would revoke too, but
+only all of a user's tokens at once: logging out on one device would log out every other.
+Resolving a token stays one indexed lookup: the session's primary key, joined to the user's,
+which is the query that loading the user behind a plain JWT needs anyway.
 """
 
 import datetime as dt

@@ -2,17 +2,30 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response, status
 
 from ..auth import Authenticated, Transport
 from ..dependencies import UserServices, current_session, get_services
 from ..errors import ErrorCode
-from .responses import UNAUTHORIZED, bad_request
+from .responses import TOO_MANY_REQUESTS, UNAUTHORIZED, bad_request
 
 
-def build_auth_router(transport: Transport) -> APIRouter:
-    """The login and logout routes for ``transport``."""
+class LoginForm:
+    """OAuth2's password form: the email as ``username``, and the password. FastAPI reads an
+    empty field as a missing one (422), so the schema asks for at least one character."""
+
+    def __init__(
+        self,
+        username: Annotated[str, Form(min_length=1)],
+        password: Annotated[str, Form(min_length=1, json_schema_extra={"format": "password"})],
+    ) -> None:
+        self.username = username
+        self.password = password
+
+
+def build_auth_router(transport: Transport, *, requires_verification: bool) -> APIRouter:
+    """The login and logout routes for ``transport``; with ``requires_verification``, users
+    must have verified their email to log in."""
     router = APIRouter()
 
     @router.post(
@@ -28,19 +41,32 @@ def build_auth_router(transport: Transport) -> APIRouter:
                         "Bad credentials or the user is inactive.",
                         ErrorCode.LOGIN_BAD_CREDENTIALS,
                     ),
+                    ErrorCode.LOGIN_USER_NOT_VERIFIED: (
+                        "The user is not verified.",
+                        ErrorCode.LOGIN_USER_NOT_VERIFIED,
+                    ),
                 }
             ),
+            **TOO_MANY_REQUESTS,
         },
     )
     async def login(
         request: Request,
-        credentials: Annotated[OAuth2PasswordRequestForm, Depends()],
+        credentials: Annotated[LoginForm, Depends()],
         services: Annotated[UserServices, Depends(get_services)],
     ) -> Response:
+        # Both transports count as one: a client cannot double its guesses by switching.
+        await services.rate_limits.hit(
+            "login", services.rate_limits.login, request, credentials.username
+        )
         manager = services.manager
         user = await manager.authenticate(credentials.username, credentials.password)
         if user is None or not user.is_active:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=ErrorCode.LOGIN_BAD_CREDENTIALS)
+        if requires_verification and not user.is_verified:
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST, detail=ErrorCode.LOGIN_USER_NOT_VERIFIED
+            )
         token = await services.access_tokens.issue(user)
         response = transport.login_response(token)
         await manager.on_after_login(user, request, response)

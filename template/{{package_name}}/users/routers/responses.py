@@ -18,6 +18,23 @@ NOT_FOUND: OpenAPIResponses = {
     status.HTTP_404_NOT_FOUND: {"description": "The user does not exist."}
 }
 
+UNPARSABLE_BODY: OpenAPIResponses = {
+    status.HTTP_400_BAD_REQUEST: {"description": "The body could not be parsed."}
+}
+TOO_MANY_REQUESTS: OpenAPIResponses = {
+    status.HTTP_429_TOO_MANY_REQUESTS: {
+        "description": "Too many attempts from this address or for this email; retry after "
+        "the number of seconds in the Retry-After header.",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    }
+}
+SERVICE_UNAVAILABLE: OpenAPIResponses = {
+    status.HTTP_503_SERVICE_UNAVAILABLE: {
+        "description": "The database (or Redis) cannot be reached right now; retry later.",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    }
+}
+
 
 def bad_request(examples: dict[ErrorCode, tuple[str, str | dict[str, str]]]) -> OpenAPIResponses:
     """A documented 400 with one example per error code: code → (summary, detail)."""

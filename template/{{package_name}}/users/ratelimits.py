@@ -1,0 +1,72 @@
+"""Rate limits on the routes that can be abused: login (guessing passwords), forgot-password and
+request-verify-token (flooding someone's inbox).
+
+Each attempt counts twice: against the client's address, which slows one client trying many
+accounts, and against the email address, which slows many clients trying one account. The
+counting is the `limits` library's moving window, kept in this process or, when REDIS_URL is
+set, in Redis, so every process of the app shares the counts.
+"""
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+
+from fastapi import HTTPException, Request, status
+from limits import RateLimitItem, parse_many
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+
+@dataclass(frozen=True)
+class Limit:
+    """How often one client address, and one email address, may try an action."""
+
+    per_address: list[RateLimitItem]
+    per_email: list[RateLimitItem]
+
+    @classmethod
+    def parse(cls, per_address: str, per_email: str) -> "Limit":
+        """Build a limit from two settings such as ``"10/minute;100/hour"``."""
+        return cls(parse_many(per_address), parse_many(per_email))
+
+
+def create_storage(redis_url: str | None, key_prefix: str) -> Storage:
+    """Counts in Redis if ``redis_url`` is set, else in this process's memory.
+
+    Storage errors (Redis unreachable) are raised as `limits.errors.StorageError`, which the
+    app answers with 503: refusing is safer than letting password guesses through uncounted.
+    """
+    if redis_url:
+        return RedisStorage(f"async+{redis_url}", key_prefix=key_prefix, wrap_exceptions=True)
+    return MemoryStorage(wrap_exceptions=True)
+
+
+class RateLimits:
+    """Counts attempts and refuses those over the limit with 429 and a Retry-After header."""
+
+    def __init__(self, storage: Storage, *, login: Limit, email: Limit) -> None:
+        self.limiter = MovingWindowRateLimiter(storage)
+        self.login = login
+        self.email = email
+
+    async def hit(self, action: str, limit: Limit, request: Request, email: str) -> None:
+        """Count one ``action`` by this client for ``email``; 429 if either count is over."""
+        address = request.client.host if request.client else "unknown"
+        # Emails compare without regard to case, so their counts must too. Hashed, so the
+        # store holds no addresses.
+        email_hash = hashlib.sha256(email.strip().casefold().encode()).hexdigest()
+        counts = (
+            (limit.per_address, f"address:{address}"),
+            (limit.per_email, f"email:{email_hash}"),
+        )
+        for items, who in counts:
+            for item in items:
+                if not await self.limiter.hit(item, action, who):
+                    stats = await self.limiter.get_window_stats(item, action, who)
+                    retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+                    raise HTTPException(
+                        status.HTTP_429_TOO_MANY_REQUESTS,
+                        detail="Too many attempts, retry later",
+                        headers={"Retry-After": str(retry_after)},
+                    )

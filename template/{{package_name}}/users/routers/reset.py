@@ -1,0 +1,83 @@
+"""Password reset: POST /auth/forgot-password and POST /auth/reset-password."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
+from pydantic import EmailStr
+
+from ..dependencies import UserServices, get_services
+from ..errors import ErrorCode
+from ..exceptions import (
+    InvalidPasswordException,
+    InvalidResetPasswordToken,
+    UserInactive,
+    UserNotExists,
+)
+from .responses import TOO_MANY_REQUESTS, UNPARSABLE_BODY, bad_request, invalid_password
+
+router = APIRouter()
+
+
+@router.post(
+    "/forgot-password",
+    status_code=status.HTTP_202_ACCEPTED,
+    name="reset:forgot_password",
+    responses={
+        status.HTTP_202_ACCEPTED: {
+            "description": "Accepted, whether or not a message is sent: the answer does not "
+            "tell which addresses have an account."
+        },
+        **UNPARSABLE_BODY,
+        **TOO_MANY_REQUESTS,
+    },
+)
+async def forgot_password(
+    request: Request,
+    email: Annotated[EmailStr, Body(embed=True)],
+    services: Annotated[UserServices, Depends(get_services)],
+) -> None:
+    # Known and unknown addresses cost the same here: one lookup; the message itself is sent
+    # in the background.
+    await services.rate_limits.hit("forgot-password", services.rate_limits.email, request, email)
+    try:
+        user = await services.manager.get_by_email(email)
+        await services.manager.forgot_password(user, request)
+    except (UserNotExists, UserInactive):
+        pass
+
+
+@router.post(
+    "/reset-password",
+    name="reset:reset_password",
+    responses={
+        status.HTTP_200_OK: {"description": "The password is changed; every session ended."},
+        **bad_request(
+            {
+                ErrorCode.RESET_PASSWORD_BAD_TOKEN: (
+                    "Bad, expired or already used token.",
+                    ErrorCode.RESET_PASSWORD_BAD_TOKEN,
+                ),
+                ErrorCode.RESET_PASSWORD_INVALID_PASSWORD: invalid_password(
+                    ErrorCode.RESET_PASSWORD_INVALID_PASSWORD
+                ),
+            }
+        ),
+    },
+)
+async def reset_password(
+    request: Request,
+    token: Annotated[str, Body()],
+    password: Annotated[str, Body()],
+    services: Annotated[UserServices, Depends(get_services)],
+) -> None:
+    try:
+        await services.manager.reset_password(token, password, request)
+    except InvalidResetPasswordToken:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, detail=ErrorCode.RESET_PASSWORD_BAD_TOKEN
+        ) from None
+    except InvalidPasswordException as error:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            detail={"code": ErrorCode.RESET_PASSWORD_INVALID_PASSWORD, "reason": error.reason},
+        ) from None

@@ -1,0 +1,76 @@
+"""Email verification: POST /auth/request-verify-token and POST /auth/verify."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
+from pydantic import EmailStr
+
+from ..dependencies import UserServices, get_services
+from ..errors import ErrorCode
+from ..exceptions import InvalidVerifyToken, UserAlreadyVerified, UserInactive, UserNotExists
+from ..schemas import User, UserDB
+from .responses import TOO_MANY_REQUESTS, UNPARSABLE_BODY, bad_request
+
+router = APIRouter()
+
+
+@router.post(
+    "/request-verify-token",
+    status_code=status.HTTP_202_ACCEPTED,
+    name="verify:request-token",
+    responses={
+        status.HTTP_202_ACCEPTED: {
+            "description": "Accepted, whether or not a message is sent: the answer does not "
+            "tell which addresses have an account."
+        },
+        **UNPARSABLE_BODY,
+        **TOO_MANY_REQUESTS,
+    },
+)
+async def request_verify_token(
+    request: Request,
+    email: Annotated[EmailStr, Body(embed=True)],
+    services: Annotated[UserServices, Depends(get_services)],
+) -> None:
+    await services.rate_limits.hit(
+        "request-verify-token", services.rate_limits.email, request, email
+    )
+    try:
+        user = await services.manager.get_by_email(email)
+        await services.manager.request_verify(user, request)
+    except (UserNotExists, UserInactive, UserAlreadyVerified):
+        pass
+
+
+@router.post(
+    "/verify",
+    response_model=User,
+    name="verify:verify",
+    responses=bad_request(
+        {
+            ErrorCode.VERIFY_USER_BAD_TOKEN: (
+                "Bad token, not existing user or not the e-mail currently set for the user.",
+                ErrorCode.VERIFY_USER_BAD_TOKEN,
+            ),
+            ErrorCode.VERIFY_USER_ALREADY_VERIFIED: (
+                "The user is already verified.",
+                ErrorCode.VERIFY_USER_ALREADY_VERIFIED,
+            ),
+        }
+    ),
+)
+async def verify(
+    request: Request,
+    token: Annotated[str, Body(embed=True)],
+    services: Annotated[UserServices, Depends(get_services)],
+) -> UserDB:
+    try:
+        return await services.manager.verify(token, request)
+    except InvalidVerifyToken:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, detail=ErrorCode.VERIFY_USER_BAD_TOKEN
+        ) from None
+    except UserAlreadyVerified:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, detail=ErrorCode.VERIFY_USER_ALREADY_VERIFIED
+        ) from None

@@ -1,0 +1,69 @@
+"""Builds the user services from the settings, once, for the app and the command line."""
+
+from databases import Database
+
+from ..mail import ConsoleSender, EmailSender, FileSender, Outbox, SmtpSender
+from ..settings import Settings
+from .adapter import SQLAlchemyUserDatabase
+from .auth import AccessTokens
+from .dependencies import UserServices
+from .manager import UserManager
+from .passwords import PasswordHasher
+from .ratelimits import Limit, RateLimits, create_storage
+from .schemas import UserDB
+from .sessions import SessionStore
+from .table import users
+from .tokens import TokenSigner
+
+
+def build_sender(settings: Settings) -> EmailSender:
+    """The email sender that EMAIL_BACKEND names."""
+    if settings.email_backend == "file":
+        return FileSender(settings.email_file_path)
+    if settings.email_backend == "smtp":
+        password = settings.smtp_password
+        return SmtpSender(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=password.get_secret_value() if password else None,
+            security=settings.smtp_security,
+        )
+    return ConsoleSender()
+
+
+def build_user_services(settings: Settings, database: Database, outbox: Outbox) -> UserServices:
+    """The manager, access tokens and rate limits, wired to ``database`` and ``outbox``."""
+    sessions = SessionStore(database, users, UserDB)
+    signer = TokenSigner(settings.secret.get_secret_value())
+    passwords = PasswordHasher(
+        memory_cost_kib=settings.argon2_memory_cost_kib,
+        time_cost=settings.argon2_time_cost,
+        parallelism=settings.argon2_parallelism,
+        concurrency=settings.hashing_concurrency,
+    )
+    manager = UserManager(
+        SQLAlchemyUserDatabase(UserDB, database, users),
+        sessions,
+        passwords,
+        signer,
+        outbox,
+        password_min_length=settings.password_min_length,
+        verify_token_lifetime_seconds=settings.verify_token_lifetime_seconds,
+        reset_password_token_lifetime_seconds=settings.reset_password_token_lifetime_seconds,
+        frontend_url=settings.frontend_url,
+    )
+    rate_limits = RateLimits(
+        create_storage(settings.redis_url, settings.rate_limit_key_prefix),
+        login=Limit.parse(
+            settings.login_rate_limit_per_address, settings.login_rate_limit_per_email
+        ),
+        email=Limit.parse(
+            settings.email_rate_limit_per_address, settings.email_rate_limit_per_email
+        ),
+    )
+    return UserServices(
+        manager=manager,
+        access_tokens=AccessTokens(signer, sessions, settings.access_token_lifetime_seconds),
+        rate_limits=rate_limits,
+    )
