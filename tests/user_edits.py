@@ -30,6 +30,7 @@ MARKS = {
         "tests/test_profile.py",
         "async def test_greeting(client: httpx.AsyncClient) -> None:",
     ),
+    "test update": ("tests/test_app.py", '        ("GET", "/users/me/greeting"): {"200", "503"},'),
 }
 
 PHONE_MIGRATION = '''"""Add phone to user.
@@ -131,8 +132,8 @@ def edit_like_a_user(project: Path) -> None:
     (package / "users" / "routers" / "profile.py").write_text(PROFILE_ROUTER)
     replace(
         package / "main.py",
-        "from .users.routers import register, users\n",
-        "from .users.routers import profile, register, users\n",
+        "from .users.routers import register, reset, users, verify\n",
+        "from .users.routers import profile, register, reset, users, verify\n",
     )
     replace(
         package / "main.py",
@@ -141,6 +142,12 @@ def edit_like_a_user(project: Path) -> None:
         '    app.include_router(users.router, prefix="/users", tags=["users"])\n',
     )
     (project / "tests" / "test_profile.py").write_text(PROFILE_TEST)
+    replace(
+        project / "tests" / "test_app.py",
+        '        ("GET", "/users/me"): {"200", "401", "503"},\n',
+        '        ("GET", "/users/me"): {"200", "401", "503"},\n'
+        '        ("GET", "/users/me/greeting"): {"200", "503"},\n',
+    )
 
 
 def missing_edits(project: Path) -> list[str]:
