@@ -104,5 +104,149 @@ def new(
     )
 
 
+class ConflictMode(enum.StrEnum):
+    refuse = "refuse"
+    inline = "inline"
+
+
+FIELD_TYPES = "str, text, int, float, decimal, bool, date, datetime, uuid, json, choices"
+
+
+@app.command(
+    "add-field",
+    epilog=(
+        "Examples:\n\n"
+        "  usergen add-field nickname str --max-length 50 --unique\n\n"
+        "  usergen add-field age int --required --default 18\n\n"
+        "  usergen add-field tier choices --choices free,pro,team --default free --read-only\n\n"
+        "  usergen add-field birthday date --dry-run"
+    ),
+)
+def add_field_command(
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Field name: lowercase letters, digits and _.")
+    ],
+    type_: Annotated[str, typer.Argument(metavar="TYPE", help=f"One of: {FIELD_TYPES}.")],
+    required: Annotated[
+        bool,
+        typer.Option(
+            "--required/--optional",
+            help="Whether every user must have a value (a required field needs --default).",
+        ),
+    ] = False,
+    default: Annotated[
+        str | None,
+        typer.Option(
+            help="Value for users who give none, existing users included. JSON for json; "
+            "an ISO date/datetime (with a zone) for date/datetime."
+        ),
+    ] = None,
+    unique: Annotated[
+        bool, typer.Option("--unique", help="No two users may have the same value.")
+    ] = False,
+    index: Annotated[bool, typer.Option("--index", help="Index the column for lookups.")] = False,
+    read_only: Annotated[
+        bool,
+        typer.Option(
+            "--read-only", help="Shown to users, but only superusers may set it (by PATCH)."
+        ),
+    ] = False,
+    max_length: Annotated[
+        int | None, typer.Option(help="str: the longest value (default 255).")
+    ] = None,
+    precision: Annotated[
+        int | None, typer.Option(help="decimal: digits in all (default 12).")
+    ] = None,
+    scale: Annotated[
+        int | None, typer.Option(help="decimal: digits after the point (default 2).")
+    ] = None,
+    choices: Annotated[
+        str | None, typer.Option(help="choices: the allowed values, comma-separated.")
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Print the diff of every file it would change; change nothing."
+        ),
+    ] = False,
+    path: Annotated[
+        Path, typer.Option(help="The project folder (default: the current folder).")
+    ] = Path("."),
+    conflict: Annotated[
+        ConflictMode,
+        typer.Option(
+            help="When your edits and the change touch the same lines: refuse and change "
+            "nothing, or write git's conflict markers into the file."
+        ),
+    ] = ConflictMode.refuse,
+) -> None:
+    """Add a field to the user: column, API models, migration and tests, keeping your edits."""
+    from usergen.add_field import ConflictError, add_field
+    from usergen.fields import FieldOptions
+
+    options = FieldOptions(
+        required=required,
+        default=default,
+        unique=unique,
+        index=index,
+        read_only=read_only,
+        max_length=max_length,
+        precision=precision,
+        scale=scale,
+        choices=choices,
+    )
+    try:
+        result = add_field(
+            path,
+            name,
+            type_,
+            options,
+            dry_run=dry_run,
+            inline_conflicts=conflict is ConflictMode.inline,
+        )
+    except ConflictError as error:
+        typer.echo(f"error: {error}", err=True)
+        for item in error.conflicts:
+            typer.echo(f"  {item.path}: {item.reason}", err=True)
+            for hunk in item.hunks:
+                typer.echo(f"    {hunk.lines} of your file:", err=True)
+                typer.echo(
+                    "".join(f"      yours | {line}\n" for line in hunk.yours), err=True, nl=False
+                )
+                typer.echo(
+                    "".join(f"      new   | {line}\n" for line in hunk.theirs), err=True, nl=False
+                )
+        typer.echo(
+            "Resolve these by hand, or run again with --conflict inline to get conflict markers.",
+            err=True,
+        )
+        raise typer.Exit(error.exit_code) from None
+    except UsergenError as error:
+        raise fail(error) from None
+
+    if dry_run:
+        typer.echo(result.diff, nl=False)
+        count = len(result.updated) + len(result.created)
+        typer.echo(f"(dry run: nothing was changed; {count} file(s) would be)", err=True)
+        return
+    for rel in result.updated:
+        typer.echo(f"  updated  {rel}")
+    for rel in result.created:
+        typer.echo(f"  created  {rel}")
+    spec = result.spec
+    typer.echo(
+        f"\nAdded {spec['name']} ({spec['type']}) to the user. Apply the migration with "
+        f"`{result.project.package} migrate` (or `alembic upgrade head`), then run the tests."
+    )
+    if result.conflicts:
+        typer.echo(
+            "\nConflicts were written with markers; resolve them before running anything:", err=True
+        )
+        for item in result.conflicts:
+            where = ", ".join(f"line {number}" for number in item.marker_lines())
+            typer.echo(f"  {item.path}: {where}", err=True)
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()

@@ -1,5 +1,6 @@
 """`usergen new`: generate the user module into a new or existing folder."""
 
+import contextlib
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 from usergen import files
 from usergen.errors import UsergenError
 from usergen.names import check_package_name, check_project_name, package_from_folder
-from usergen.render import CREATE_ONLY, answers_of, render
+from usergen.render import CREATE_ONLY, Renderer, answers_of, render
 
 
 @dataclass
@@ -93,5 +94,8 @@ def generate(
         files.apply(changes, modes)
     except OSError as error:
         raise UsergenError(f"could not write the project ({error}); nothing was changed") from None
+    # Only a head start for the next command (add-field answers faster): never fail `new`.
+    with contextlib.suppress(Exception):
+        Renderer().precompile()
     package_name = str(answers_of(rendered).get("package_name", answers.get("package_name")))
     return NewProject(dest, package_name, sorted(changes.writes), unchanged)

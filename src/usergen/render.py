@@ -1,17 +1,33 @@
 """Rendering the bundled Copier template into memory.
 
-Copier is imported here only, and only when a command renders, so ``usergen --help`` and bad
-input answer at once.
+Two ways, for one result. `render` runs Copier itself (``usergen new``: it asks the questions
+and applies every rule of copier.yml). `Renderer` renders the same template with Jinja set up
+exactly as Copier sets it up, in a fraction of the time, because ``import copier`` alone takes
+longer than ``usergen add-field`` may: commands that re-render a project from its recorded
+answers use it. tests/test_render.py proves both give the same bytes.
+
+Copier and Jinja are imported only when a command renders, so ``usergen --help`` and bad input
+answer at once.
 """
 
+import functools
+import json
+import os
+import re
 import shutil
+import stat
+import sys
 import tempfile
-from pathlib import Path
-from typing import Any
+from collections.abc import Collection, Iterator, Mapping
+from pathlib import Path, PurePath, PurePosixPath
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from usergen.errors import UsergenError
+
+if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
 
 ANSWERS_FILE = ".copier-answers.yml"
 # Files the project owns after generation: rendered once, never merged or overwritten later.
@@ -86,3 +102,260 @@ def answers_of(files: dict[str, bytes]) -> dict[str, Any]:
     """The answers recorded in a rendered project."""
     loaded = yaml.safe_load(files[ANSWERS_FILE])
     return dict(loaded) if isinstance(loaded, dict) else {}
+
+
+def _bytecode_cache() -> Any:
+    """Jinja's cache of compiled templates in the user's cache folder (None if unwritable).
+
+    Compiling the templates costs more than rendering them; entries are keyed by each
+    template's source, so a changed template is simply compiled again.
+    """
+    from jinja2 import FileSystemBytecodeCache
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = Path(base, "usergen", "jinja")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(folder)) if os.access(folder, os.W_OK) else None
+
+
+def load_config(root: Path | None = None) -> dict[str, Any]:
+    """The template's copier.yml."""
+    path = (root or template_root()) / "copier.yml"
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(config, dict):
+        raise UsergenError(f"{path} is not a Copier configuration")
+    return config
+
+
+def template_version(config: Mapping[str, Any]) -> str:
+    """The version of the template, as it records it in the answers of a project."""
+    return str(config["template_version"]["default"])
+
+
+def changed_answers(old: Mapping[str, Any], new: Mapping[str, Any]) -> set[str]:
+    """The names of the answers that differ between ``old`` and ``new``."""
+    return {key for key in old.keys() | new.keys() if old.get(key) != new.get(key)}
+
+
+# Jinja tags that pull in another template, whose source may mention any answer.
+_INCLUDES = re.compile(r"{%-?\s*(from|import|include|extends)\b")
+_CASTS: dict[str, Any] = {
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "json": lambda value: json.loads(value) if isinstance(value, str) else value,
+    "yaml": lambda value: yaml.safe_load(value) if isinstance(value, str) else value,
+}
+
+
+def _jsonable(value: Any) -> Any:
+    """What Copier's `to_json` filter does with values JSON has no type for."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, PurePath):
+        return str(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+class Renderer:
+    """Renders the template as Copier does, without Copier.
+
+    Copier's settings that this template uses are honoured: `_subdirectory`, `_envops`,
+    `_templates_suffix`, `_exclude`, `_answers_file`, `_jinja_extensions`, question types and
+    templated defaults, templated paths (a part that renders empty drops the file). Features it
+    does not use are refused rather than half-supported: `_tasks`, `_migrations`, `{% yield %}`
+    paths, `_external_data`, `_skip_if_exists`, `_preserve_symlinks`.
+
+    One renderer compiles each template once, however many times it renders.
+    """
+
+    _UNSUPPORTED = (
+        "_tasks", "_migrations", "_external_data", "_skip_if_exists", "_preserve_symlinks",
+    )  # fmt: skip
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = (root or template_root()).resolve()
+        self.config = load_config(self.root)
+        for key in self._UNSUPPORTED:
+            if self.config.get(key):
+                raise UsergenError(f"copier.yml uses {key}, which usergen cannot render itself")
+        self.suffix = str(self.config.get("_templates_suffix", ".jinja"))
+        self.source = self.root / str(self.config.get("_subdirectory", ""))
+        self.env = self._environment()
+
+    def _environment(self) -> "SandboxedEnvironment":
+        from jinja2 import FileSystemLoader, StrictUndefined, Undefined
+        from jinja2.sandbox import SandboxedEnvironment
+
+        envops = dict(self.config.get("_envops", {}))
+        if "undefined" in envops:
+            envops["undefined"] = {
+                "jinja2.Undefined": Undefined,
+                "jinja2.StrictUndefined": StrictUndefined,
+            }[envops["undefined"]]
+        extensions = [
+            "jinja2_ansible_filters.AnsibleCoreFiltersExtension",
+            *self.config.get("_jinja_extensions", []),
+        ]
+        env = SandboxedEnvironment(
+            loader=FileSystemLoader([str(self.root)]),
+            extensions=extensions,
+            bytecode_cache=_bytecode_cache(),
+            **envops,
+        )
+        env.filters["to_json"] = functools.partial(env.filters["to_json"], default=_jsonable)
+        env.globals["pathjoin"] = lambda *parts, mode="posix": str(PurePosixPath(*parts))
+        return env
+
+    @functools.cache  # noqa: B019 - a renderer lives as long as one command
+    def _string_template(self, source: str) -> Any:
+        return self.env.from_string(source)
+
+    def render_string(self, source: str, context: Mapping[str, Any]) -> str:
+        """Render a template given as a string (a path part, a default, an exclusion)."""
+        return str(self._string_template(source).render(**context))
+
+    def questions(self) -> dict[str, dict[str, Any]]:
+        return {
+            key: value if isinstance(value, dict) else {"default": value}
+            for key, value in self.config.items()
+            if not key.startswith("_")
+        }
+
+    def context(self, answers: Mapping[str, Any], folder_name: str) -> dict[str, Any]:
+        """The render context Copier builds from ``answers`` (defaults fill the rest)."""
+        context: dict[str, Any] = {"_folder_name": folder_name}
+        remembered: dict[str, Any] = {"_src_path": str(self.root)}
+        for name, question in self.questions().items():
+            cast = _CASTS.get(str(question.get("type", "yaml")))
+            if cast is None:
+                raise UsergenError(f"copier.yml: question {name} has a type usergen cannot render")
+            if name in answers:
+                value = cast(answers[name])
+            elif "default" in question:
+                default = question["default"]
+                if isinstance(default, str):
+                    default = self.render_string(default, context)
+                value = cast(default)
+            else:
+                raise UsergenError(f"the answer to {name!r} is missing")
+            context[name] = value
+            hidden = question.get("when") is False or question.get("secret")
+            if not hidden:
+                remembered[name] = value
+        answers_file = self.render_string(
+            str(self.config.get("_answers_file", ".copier-answers.yml")),
+            {**context, "_copier_conf": {"answers_file": ""}},
+        )
+        context.update(
+            _external_data={},
+            _copier_answers=remembered,
+            _copier_conf={
+                "answers_file": PurePath(answers_file),
+                "src_path": PurePath(self.root),
+                "sep": "/",
+                "os": "linux" if sys.platform.startswith("linux") else sys.platform,
+            },
+            _copier_python=sys.executable,
+            _copier_phase="render",
+        )
+        return context
+
+    def render(
+        self,
+        answers: Mapping[str, Any],
+        folder_name: str,
+        *,
+        changed: Collection[str] | None = None,
+        skip: Collection[str] = (),
+    ) -> tuple[dict[str, bytes], dict[str, int]]:
+        """Render the project for ``answers``: files (relative path → content) and modes.
+
+        With ``changed`` (names of answers), render only the files that can differ when those
+        answers change: templates whose path or source mentions one of them, or the recorded
+        answers, or that import another template. Paths in ``skip`` are left out.
+        """
+        context = self.context(answers, folder_name)
+        answers_file = str(context["_copier_conf"]["answers_file"])
+        mentions = self._mentions(changed) if changed is not None else None
+        excluded = self._exclusions(context)
+        files: dict[str, bytes] = {}
+        modes: dict[str, int] = {}
+        for source in self._sources():
+            relpath = source.relative_to(self.source)
+            is_template = source.name.endswith(self.suffix) and bool(self.suffix)
+            if not is_template and source.with_name(source.name + self.suffix).exists():
+                continue  # a templated sibling renders this path
+            if mentions is not None:
+                if not is_template:
+                    continue  # copied as it is, so the same for any answers
+                text = source.read_text(encoding="utf-8")
+                relevant = mentions.search(relpath.as_posix()) or mentions.search(text)
+                if not relevant and not _INCLUDES.search(text):
+                    continue
+            target = self._render_path(relpath, is_template, context, answers_file)
+            if target is None or excluded(target):
+                continue
+            if target in skip:
+                continue
+            if is_template:
+                name = source.relative_to(self.root).as_posix()
+                files[target] = self.env.get_template(name).render(**context).encode()
+            else:
+                files[target] = source.read_bytes()
+            modes[target] = stat.S_IMODE(source.stat().st_mode)
+        return files, modes
+
+    def precompile(self) -> None:
+        """Compile the templates into the bytecode cache now, so the next command (add-field,
+        which must answer quickly) finds them compiled."""
+        for source in self.root.rglob(f"*{self.suffix}"):
+            self.env.get_template(source.relative_to(self.root).as_posix())
+        for source in (self.root / "includes").glob("*.jinja"):
+            self.env.get_template(source.relative_to(self.root).as_posix())
+
+    def render_template(self, name: str, context: Mapping[str, Any]) -> str:
+        """Render one template of the template folder (by its path there) with ``context``."""
+        return self.env.get_template(name).render(**context)
+
+    def _sources(self) -> Iterator[Path]:
+        for path in sorted(self.source.rglob("*")):
+            if path.is_file():
+                yield path
+
+    def _mentions(self, changed: Collection[str]) -> "re.Pattern[str]":
+        names = sorted({*changed, "_copier_answers"})
+        return re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
+
+    def _render_path(
+        self, relpath: Path, is_template: bool, context: Mapping[str, Any], answers_file: str
+    ) -> str | None:
+        parts = list(relpath.parts)
+        if is_template:
+            parts[-1] = parts[-1][: -len(self.suffix)]
+        rendered = []
+        for part in parts:
+            text = self.render_string(part, context) if "{" in part else part
+            if text == answers_file:
+                return answers_file
+            if not text:
+                return None
+            rendered.append(text)
+        return PurePosixPath(*rendered).as_posix()
+
+    def _exclusions(self, context: Mapping[str, Any]) -> Any:
+        import pathspec
+
+        patterns = [
+            line
+            for pattern in self.config.get("_exclude", [])
+            for line in self.render_string(str(pattern), context).splitlines()
+        ]
+        try:
+            return pathspec.PathSpec.from_lines("gitignore", patterns).match_file
+        except LookupError:  # pathspec before 1.0 calls it so
+            return pathspec.PathSpec.from_lines("gitwildmatch", patterns).match_file

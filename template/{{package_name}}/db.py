@@ -6,14 +6,18 @@ and the other modules only speak SQLAlchemy Core.
 """
 
 import datetime as dt
+import json
+import re
 import sqlite3
 from typing import Any
 
 import sqlalchemy as sa
 from databases import Database
 from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator
+from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeEngine
 
 # The one async driver used for each database, by the app (through `databases`) and by Alembic.
 ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg", "mysql": "aiomysql"}
@@ -40,11 +44,19 @@ class Base(DeclarativeBase):
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """A point in time, stored as naive UTC so SQLite, MySQL and PostgreSQL all agree.
 
-    Values must be timezone-aware when written; they come back aware (UTC).
+    Values must be timezone-aware when written; they come back aware (UTC) where SQLAlchemy
+    converts the result (with `databases`, not on PostgreSQL and MySQL, whose drivers return
+    datetimes themselves: the pydantic models read naive values as UTC). MySQL keeps
+    microseconds only in DATETIME(6).
     """
 
     impl = DateTime
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime())
 
     def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:
@@ -102,7 +114,11 @@ def create_database(url: str, pool_size: int = 20) -> Database:
             "min_size": 1,
             "max_size": pool_size,
             "timeout": CONNECT_TIMEOUT,
+<<<<<<< HEAD
             "reset": keep_session_state,
+=======
+            "init": _decode_json,
+>>>>>>> main
         }
     elif backend == "mysql":
         options = {"minsize": 1, "maxsize": pool_size, "connect_timeout": CONNECT_TIMEOUT}
@@ -112,6 +128,7 @@ def create_database(url: str, pool_size: int = 20) -> Database:
     return Database(normalized, **options)
 
 
+<<<<<<< HEAD
 class CompiledSelect:
     """A SELECT compiled once, then run with new values straight on the driver's connection.
 
@@ -163,6 +180,17 @@ class CompiledSelect:
             key: value if process is None else process(value)
             for (key, process), value in zip(self._columns, row, strict=True)
         }
+=======
+async def _decode_json(connection: Any) -> None:
+    """Have asyncpg decode JSON columns, as SQLAlchemy's own asyncpg connections do.
+
+    SQLAlchemy leaves decoding JSON to the driver there, and asyncpg returns text by default.
+    Values arrive already encoded by SQLAlchemy, so they pass through as they are.
+    """
+    await connection.set_type_codec(
+        "json", schema="pg_catalog", encoder=str, decoder=json.loads, format="text"
+    )
+>>>>>>> main
 
 
 # PostgreSQL and MySQL report unique violations with these codes (SQLSTATE and server error).
@@ -182,6 +210,36 @@ def is_unique_violation(error: BaseException) -> bool:
             _MYSQL_DUPLICATE_ENTRY,
         )
     return False
+
+
+# How SQLite and MySQL name what refused a duplicate ("UNIQUE constraint failed: user.email",
+# "Duplicate entry 'x' for key 'ix_user_email'", MySQL 8: "... for key 'user.ix_user_email'").
+_SQLITE_UNIQUE_COLUMNS = re.compile(r"UNIQUE constraint failed: (.+)$")
+_MYSQL_DUPLICATE_KEY = re.compile(r"for key '(?:[^']*\.)?([^'.]+)'$")
+
+
+def unique_violation_columns(error: BaseException, table: sa.Table) -> list[str]:
+    """The columns of ``table`` whose uniqueness refused a write ([] when the driver won't say).
+
+    Call it only for an error `is_unique_violation` recognizes.
+    """
+    if isinstance(error, sqlite3.IntegrityError):
+        found = _SQLITE_UNIQUE_COLUMNS.search(str(error))
+        names = found.group(1).split(", ") if found else []
+        return [name.rpartition(".")[2] for name in names]
+    key: str | None = None
+    module = type(error).__module__
+    if module.startswith("asyncpg"):
+        key = getattr(error, "constraint_name", None)
+    elif module.startswith("pymysql") and len(error.args) > 1:
+        found = _MYSQL_DUPLICATE_KEY.search(str(error.args[1]))
+        key = found.group(1) if found else None
+    if key is None:
+        return []
+    for unique in [*table.indexes, *table.constraints]:
+        if isinstance(unique, sa.Index | sa.UniqueConstraint) and unique.name == key:
+            return [column.name for column in unique.columns]
+    return []
 
 
 # MySQL client errors meaning the server is unreachable: can't connect (2002, 2003), gone away

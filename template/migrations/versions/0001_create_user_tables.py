@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import mysql
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -23,6 +24,8 @@ EMAIL = (
     .with_variant(sa.String(320, collation="case_insensitive"), "postgresql")
     .with_variant(sa.String(320, collation="utf8mb4_unicode_ci"), "mysql", "mariadb")
 )
+# Points in time, stored as naive UTC; MySQL keeps microseconds only in DATETIME(6).
+TIMESTAMP = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 
 def upgrade() -> None:
@@ -49,8 +52,8 @@ def upgrade() -> None:
         "user_session",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", TIMESTAMP, nullable=False),
+        sa.Column("expires_at", TIMESTAMP, nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"], ["user.id"], name="fk_user_session_user_id_user", ondelete="CASCADE"
         ),

@@ -6,8 +6,8 @@ from typing import Any
 import sqlalchemy as sa
 from databases import Database
 
-from ..db import CompiledSelect, is_unique_violation
-from .exceptions import UserAlreadyExists
+from ..db import CompiledSelect, is_unique_violation, unique_violation_columns
+from .exceptions import UserAlreadyExists, UserValueTaken
 from .schemas import UserDB
 from .sessions import user_sessions
 
@@ -38,13 +38,13 @@ class SQLAlchemyUserDatabase:
 
     async def create(self, values: dict[str, Any]) -> UserDB:
         """Insert a user and return it; `UserAlreadyExists` if the email is taken, even by a
-        registration running at the same moment (the unique index decides)."""
+        registration running at the same moment (the unique index decides), `UserValueTaken`
+        if another unique column is."""
         values = {"id": uuid.uuid4(), **values}
         try:
             await self.database.execute(self.users.insert().values(**values))
         except Exception as error:
-            if is_unique_violation(error):
-                raise UserAlreadyExists from error
+            self._raise_if_taken(error)
             raise
         return await self._fetch(values["id"])
 
@@ -55,8 +55,7 @@ class SQLAlchemyUserDatabase:
             try:
                 await self.database.execute(query)
             except Exception as error:
-                if is_unique_violation(error):
-                    raise UserAlreadyExists from error
+                self._raise_if_taken(error)
                 raise
         return await self._fetch(user.id)
 
@@ -85,6 +84,15 @@ class SQLAlchemyUserDatabase:
                 user_sessions.delete().where(user_sessions.c.user_id == user.id)
             )
             await self.database.execute(self.users.delete().where(self.users.c.id == user.id))
+
+    def _raise_if_taken(self, error: Exception) -> None:
+        """Turn a unique violation into the error naming what was taken."""
+        if not is_unique_violation(error):
+            return
+        columns = unique_violation_columns(error, self.users)
+        if columns and "email" not in columns:
+            raise UserValueTaken(columns[0]) from error
+        raise UserAlreadyExists from error
 
     async def _fetch(self, id: uuid.UUID) -> UserDB:
         user = await self.get(id)

@@ -9,6 +9,14 @@ class UserAlreadyExists(UserError):
     """Another account has this email (compared without regard to case)."""
 
 
+class UserValueTaken(UserError):
+    """Another account has this value in a unique column other than email; ``field`` says which."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
 class UserNotExists(UserError):
     """No account matches."""
 

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 
 from ..dependencies import get_user_manager
 from ..errors import ErrorCode
-from ..exceptions import InvalidPasswordException, UserAlreadyExists
+from ..exceptions import InvalidPasswordException, UserAlreadyExists, UserValueTaken
 from ..manager import UserManager
 from ..schemas import User, UserCreate
-from .responses import bad_request, invalid_password
+from .responses import bad_request, invalid_password, value_taken
 
 router = APIRouter()
 
@@ -27,6 +27,9 @@ router = APIRouter()
             ),
             ErrorCode.REGISTER_INVALID_PASSWORD: invalid_password(
                 ErrorCode.REGISTER_INVALID_PASSWORD
+            ),
+            ErrorCode.REGISTER_VALUE_ALREADY_EXISTS: value_taken(
+                ErrorCode.REGISTER_VALUE_ALREADY_EXISTS
             ),
         }
     ),
@@ -46,5 +49,10 @@ async def register(
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST,
             detail={"code": ErrorCode.REGISTER_INVALID_PASSWORD, "reason": error.reason},
+        ) from None
+    except UserValueTaken as error:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            detail={"code": ErrorCode.REGISTER_VALUE_ALREADY_EXISTS, "field": error.field},
         ) from None
     return user

@@ -59,3 +59,8 @@ def invalid_password(code: ErrorCode) -> tuple[str, dict[str, str]]:
         "Password validation failed.",
         {"code": code, "reason": "Password should be at least 8 characters"},
     )
+
+
+def value_taken(code: ErrorCode) -> tuple[str, dict[str, str]]:
+    """The example of a value another user already has in a unique field, under ``code``."""
+    return ("Another user has this value.", {"code": code, "field": "nickname"})

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
 from ..dependencies import current_active_user, current_superuser, get_user_manager
 from ..errors import ErrorCode
-from ..exceptions import InvalidPasswordException, UserAlreadyExists, UserNotExists
+from ..exceptions import InvalidPasswordException, UserAlreadyExists, UserNotExists, UserValueTaken
 from ..manager import UserManager
 from ..schemas import User, UserAdminUpdate, UserDB, UserUpdate
 from .responses import (
@@ -17,6 +17,7 @@ from .responses import (
     OpenAPIResponses,
     bad_request,
     invalid_password,
+    value_taken,
 )
 
 router = APIRouter()
@@ -29,6 +30,9 @@ UPDATE_ERRORS: OpenAPIResponses = bad_request(
         ),
         ErrorCode.UPDATE_USER_INVALID_PASSWORD: invalid_password(
             ErrorCode.UPDATE_USER_INVALID_PASSWORD
+        ),
+        ErrorCode.UPDATE_USER_VALUE_ALREADY_EXISTS: value_taken(
+            ErrorCode.UPDATE_USER_VALUE_ALREADY_EXISTS
         ),
     }
 )
@@ -59,6 +63,11 @@ async def apply_update(
     except UserAlreadyExists:
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST, detail=ErrorCode.UPDATE_USER_EMAIL_ALREADY_EXISTS
+        ) from None
+    except UserValueTaken as error:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            detail={"code": ErrorCode.UPDATE_USER_VALUE_ALREADY_EXISTS, "field": error.field},
         ) from None
 
 

@@ -1,0 +1,358 @@
+"""User field specs: what `usergen add-field NAME TYPE [options]` means, checked and written down.
+
+A spec is the plain mapping recorded in the project's answers file (the `fields` answer) and
+read by the template macros in includes/fields.jinja, e.g.::
+
+    {"name": "nickname", "type": "str", "max_length": 50, "required": False,
+     "unique": True, "index": False, "read_only": False}
+
+Everything is checked here, before anything is rendered, so the templates can trust a spec:
+defaults are parsed for their type and written in one canonical form (decimal "12.50", date
+"2024-05-17", datetime in UTC with its offset, hyphenated uuid, JSON object).
+"""
+
+import datetime as dt
+import decimal
+import json
+import keyword
+import math
+import re
+import uuid
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from usergen.errors import UsageError, UsergenError
+from usergen.sql_words import SQL_RESERVED_WORDS
+
+TYPES = (
+    "str",
+    "text",
+    "int",
+    "float",
+    "decimal",
+    "bool",
+    "date",
+    "datetime",
+    "uuid",
+    "json",
+    "choices",
+)
+
+# Columns and model attributes every generated user has (password is UserCreate's).
+BUILTIN_NAMES = frozenset(
+    {"id", "email", "password", "hashed_password", "is_active", "is_superuser", "is_verified"}
+)
+# Names the generated classes use for something else: pydantic's BaseModel methods, SQLAlchemy's
+# declarative attributes, and the validators of the update models.
+CLASS_ATTRIBUTES = frozenset(
+    {
+        "construct", "copy", "dict", "from_orm", "json", "parse_file", "parse_obj", "parse_raw",
+        "schema", "schema_json", "update_forward_refs", "validate", "metadata", "registry",
+        "refuse_null", "refuse_null_flags",
+    }
+)  # fmt: skip
+
+_NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+# Long enough for any sensible name, short enough for index names (ix_user_<name>, at most 63
+# characters in PostgreSQL) and for the generated lines to stay within 100 characters.
+MAX_NAME_LENGTH = 40
+
+STR_DEFAULT_MAX_LENGTH = 255
+# MySQL counts 4 bytes per character (utf8mb4) against a 65,535-byte row; longer text: `text`.
+STR_MAX_LENGTH = 2000
+# MySQL indexes at most 3,072 bytes of a column: 768 utf8mb4 characters.
+STR_MAX_INDEXED_LENGTH = 768
+DECIMAL_DEFAULTS = (12, 2)
+DECIMAL_MAX_PRECISION = 38
+INT_RANGE = (-(2**31), 2**31 - 1)  # a 32-bit INTEGER in every database
+MAX_CHOICE_LENGTH = 64
+# MySQL cannot index TEXT/JSON columns without a prefix length.
+NOT_INDEXABLE = frozenset({"text", "json"})
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class FieldOptions:
+    """The options of `add-field`, as given on the command line (None: not given)."""
+
+    required: bool = False
+    default: str | None = None
+    unique: bool = False
+    index: bool = False
+    read_only: bool = False
+    max_length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+    choices: str | None = None
+
+
+def check_name(name: str, taken: Collection[str]) -> str:
+    """Return ``name`` if it can name a new user field, else raise UsageError saying why."""
+    if not _NAME.match(name):
+        raise UsageError(
+            f"invalid field name {name!r}: use lowercase letters, digits and single '_' "
+            "between words, starting with a letter (e.g. last_login)"
+        )
+    if len(name) > MAX_NAME_LENGTH:
+        raise UsageError(f"invalid field name {name!r}: use at most {MAX_NAME_LENGTH} characters")
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        raise UsageError(f"invalid field name {name!r}: it is a Python keyword")
+    if name in SQL_RESERVED_WORDS:
+        raise UsageError(
+            f"invalid field name {name!r}: it is a reserved word in SQL (SQLite, PostgreSQL "
+            "or MySQL/MariaDB); choose another, e.g. user_" + name
+        )
+    if name in BUILTIN_NAMES:
+        raise UsageError(f"the user already has a field {name!r} (it is built in)")
+    if name in CLASS_ATTRIBUTES or name.startswith("model_"):
+        raise UsageError(
+            f"invalid field name {name!r}: the user classes already use it for something else"
+        )
+    if name in taken:
+        raise UsageError(f"the user already has a field {name!r}")
+    return name
+
+
+def parse_field(
+    name: str, type_: str, options: FieldOptions, taken: Collection[str] = ()
+) -> dict[str, Any]:
+    """Check `add-field NAME TYPE [options]` and return its spec. Raises UsageError."""
+    check_name(name, taken)
+    if type_ not in TYPES:
+        raise UsageError(f"unknown field type {type_!r}: use one of {', '.join(TYPES)}")
+    _check_options_apply(type_, options)
+    spec: dict[str, Any] = {"name": name, "type": type_}
+    if type_ == "str":
+        spec["max_length"] = _max_length(options.max_length)
+    elif type_ == "decimal":
+        spec["precision"], spec["scale"] = _precision_scale(options.precision, options.scale)
+    elif type_ == "choices":
+        spec["choices"] = _choices(options.choices)
+    spec.update(
+        required=options.required,
+        unique=options.unique,
+        index=options.index,
+        read_only=options.read_only,
+    )
+    if options.default is not None:
+        spec["default"] = parse_default(spec, options.default)
+    _check_combination(spec)
+    return spec
+
+
+def _check_options_apply(type_: str, options: FieldOptions) -> None:
+    for option, value, types in (
+        ("--max-length", options.max_length, {"str"}),
+        ("--precision", options.precision, {"decimal"}),
+        ("--scale", options.scale, {"decimal"}),
+        ("--choices", options.choices, {"choices"}),
+    ):
+        if value is not None and type_ not in types:
+            raise UsageError(f"{option} applies to {' and '.join(sorted(types))} fields only")
+    if type_ == "choices" and options.choices is None:
+        raise UsageError("a choices field needs its values: --choices free,pro,team")
+
+
+def _max_length(value: int | None) -> int:
+    length = STR_DEFAULT_MAX_LENGTH if value is None else value
+    if not 1 <= length <= STR_MAX_LENGTH:
+        raise UsageError(
+            f"--max-length must be between 1 and {STR_MAX_LENGTH}; use the text type for "
+            "longer values"
+        )
+    return length
+
+
+def _precision_scale(precision: int | None, scale: int | None) -> tuple[int, int]:
+    precision = DECIMAL_DEFAULTS[0] if precision is None else precision
+    scale = min(DECIMAL_DEFAULTS[1], precision) if scale is None else scale
+    if not 1 <= precision <= DECIMAL_MAX_PRECISION:
+        raise UsageError(f"--precision must be between 1 and {DECIMAL_MAX_PRECISION}")
+    if not 0 <= scale <= precision:
+        raise UsageError(f"--scale must be between 0 and the precision ({precision})")
+    return precision, scale
+
+
+def _choices(text: str | None) -> list[str]:
+    values = [value.strip() for value in (text or "").split(",")]
+    if not values or any(not value for value in values):
+        raise UsageError("--choices needs comma-separated values, e.g. --choices free,pro,team")
+    for value in values:
+        if len(value) > MAX_CHOICE_LENGTH or _CONTROL.search(value):
+            raise UsageError(
+                f"invalid choice {value!r}: use at most {MAX_CHOICE_LENGTH} printable characters"
+            )
+    if len(set(values)) != len(values):
+        raise UsageError("--choices lists a value twice")
+    if len(values) < 2:
+        raise UsageError("--choices needs at least two values (one value is not a choice)")
+    return values
+
+
+def parse_default(spec: Mapping[str, Any], text: str) -> Any:
+    """Parse a --default for the field ``spec`` and return it in canonical form."""
+    type_ = spec["type"]
+    try:
+        value = _parse_default(spec, text)
+    except (ValueError, ArithmeticError) as error:
+        raise UsageError(f"--default {text!r} is not a valid {type_} value: {error}") from None
+    return value
+
+
+def _parse_default(spec: Mapping[str, Any], text: str) -> Any:
+    type_ = spec["type"]
+    if type_ in ("str", "text", "choices") and _CONTROL.search(text):
+        raise ValueError("control characters are not allowed")
+    if type_ == "str":
+        if len(text) > spec["max_length"]:
+            raise ValueError(f"longer than --max-length {spec['max_length']}")
+        return text
+    if type_ == "text":
+        return text
+    if type_ == "choices":
+        if text not in spec["choices"]:
+            raise ValueError(f"not one of {', '.join(spec['choices'])}")
+        return text
+    if type_ == "int":
+        number = int(text.strip())
+        if not INT_RANGE[0] <= number <= INT_RANGE[1]:
+            raise ValueError("out of the 32-bit integer range")
+        return number
+    if type_ == "float":
+        real = float(text)
+        if not math.isfinite(real):
+            raise ValueError("must be a finite number")
+        return real
+    if type_ == "decimal":
+        return _decimal(text.strip(), spec["precision"], spec["scale"])
+    if type_ == "bool":
+        words = {"true": True, "yes": True, "on": True, "1": True}
+        words.update({"false": False, "no": False, "off": False, "0": False})
+        if text.strip().lower() not in words:
+            raise ValueError("use true or false")
+        return words[text.strip().lower()]
+    if type_ == "date":
+        return dt.date.fromisoformat(text.strip()).isoformat()
+    if type_ == "datetime":
+        moment = dt.datetime.fromisoformat(text.strip())
+        if moment.tzinfo is None:
+            raise ValueError("give a time zone, e.g. 2024-05-17T10:30:00Z or +02:00")
+        return moment.astimezone(dt.UTC).isoformat()
+    if type_ == "uuid":
+        return str(uuid.UUID(text.strip()))
+    if type_ == "json":
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(str(error)) from None
+        if not isinstance(loaded, dict):
+            raise ValueError('a json field holds an object, e.g. {"theme": "dark"}')
+        return _plain_json(loaded)
+    raise ValueError(f"unknown type {type_}")
+
+
+def _decimal(text: str, precision: int, scale: int) -> str:
+    try:
+        number = decimal.Decimal(text)
+    except decimal.InvalidOperation:
+        raise ValueError("not a number") from None
+    if not number.is_finite():
+        raise ValueError("must be a finite number")
+    quantum = decimal.Decimal(1).scaleb(-scale)
+    if number != number.quantize(quantum, rounding=decimal.ROUND_DOWN):
+        raise ValueError(f"more than {scale} digits after the point (--scale)")
+    canonical = number.quantize(quantum)
+    if len(canonical.as_tuple().digits) > precision and canonical != 0:
+        raise ValueError(f"more than {precision} digits (--precision)")
+    return f"{canonical:f}"
+
+
+def _plain_json(value: Any) -> Any:
+    """Refuse JSON values the answers file and the databases cannot hold the same way."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("NaN and Infinity are not JSON")
+    if isinstance(value, dict):  # sorted, as the answers file writes it back
+        return {str(key): _plain_json(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_plain_json(item) for item in value]
+    return value
+
+
+def _check_combination(spec: Mapping[str, Any]) -> None:
+    name, type_ = spec["name"], spec["type"]
+    if spec["required"] and "default" not in spec:
+        raise UsageError(
+            f"a required field needs --default: the users that already exist get it when the "
+            f"migration adds the column (e.g. usergen add-field {name} {type_} --required "
+            "--default VALUE), or make the field --optional"
+        )
+    if spec["unique"] and spec["required"]:
+        raise UsageError(
+            "a unique field cannot be required: the users that already exist would all get the "
+            "same value; add it --optional (null never collides)"
+        )
+    if spec["unique"] and "default" in spec:
+        raise UsageError(
+            "a unique field cannot have a --default: every user would get the same value"
+        )
+    if (spec["unique"] or spec["index"]) and type_ in NOT_INDEXABLE:
+        raise UsageError(
+            f"a {type_} field cannot be --unique or --index: MySQL/MariaDB cannot index it "
+            "(use str with --max-length instead)"
+        )
+    if (
+        (spec["unique"] or spec["index"])
+        and type_ == "str"
+        and spec["max_length"] > STR_MAX_INDEXED_LENGTH
+    ):
+        raise UsageError(
+            f"a --unique or --index str field can be at most {STR_MAX_INDEXED_LENGTH} characters "
+            "long (MySQL/MariaDB's index limit)"
+        )
+
+
+_FLAGS = ("required", "unique", "index", "read_only")
+
+
+def check_spec(spec: Any, taken: Collection[str] = ()) -> dict[str, Any]:
+    """Check a spec read back from an answers file; UsergenError if it is not one we wrote."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+        raise UsergenError(f"a recorded field is not a field spec: {spec!r}")
+    name = spec["name"]
+    try:
+        if spec.get("type") not in TYPES or any(
+            not isinstance(spec.get(flag), bool) for flag in _FLAGS
+        ):
+            raise UsageError("bad type or flags")
+        options = FieldOptions(
+            required=spec["required"],
+            unique=spec["unique"],
+            index=spec["index"],
+            read_only=spec["read_only"],
+            max_length=spec.get("max_length"),
+            precision=spec.get("precision"),
+            scale=spec.get("scale"),
+            choices=",".join(spec["choices"]) if isinstance(spec.get("choices"), list) else None,
+            default=_default_text(spec),
+        )
+        again = parse_field(name, spec["type"], options, taken)
+    except UsergenError as error:
+        raise UsergenError(f"the recorded field {name!r} is damaged: {error}") from None
+    if again != spec:
+        raise UsergenError(f"the recorded field {name!r} is damaged: {spec!r}")
+    return again
+
+
+def _default_text(spec: Mapping[str, Any]) -> str | None:
+    if "default" not in spec:
+        return None
+    value = spec["default"]
+    if spec.get("type") == "json":
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | str):
+        return str(value) if not isinstance(value, float) else repr(value)
+    raise UsageError(f"unexpected default {value!r}")

@@ -1,0 +1,130 @@
+"""New Alembic revisions for a project: where the chain ends, and the file that extends it.
+
+The revision files are read with `ast`, not imported: importing them would run the project's
+code (and need its dependencies) just to learn two strings.
+"""
+
+import ast
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from usergen.errors import UsergenError
+
+VERSIONS = "migrations/versions"
+MIGRATION_TEMPLATE = "includes/add_field_migration.py.jinja"
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One revision file: its id and the ids it follows."""
+
+    path: Path
+    revision: str
+    down_revisions: tuple[str, ...]
+
+
+def _string_or_tuple(node: ast.expr | None, path: Path, name: str) -> tuple[str, ...]:
+    try:
+        value = ast.literal_eval(node) if node is not None else None
+    except ValueError:
+        raise UsergenError(f"{path}: {name} is not a literal; usergen cannot follow it") from None
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, tuple | list) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    raise UsergenError(f"{path}: {name} is neither a revision id nor a list of them")
+
+
+def read_revision(path: Path) -> Revision:
+    """The ``revision`` and ``down_revision`` a revision file assigns at its top level."""
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except SyntaxError as error:
+        raise UsergenError(f"cannot read the migration {path}: {error}") from None
+    found: dict[str, ast.expr | None] = {}
+    for statement in tree.body:
+        value: ast.expr | None
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target, value = statement.targets[0], statement.value
+        elif isinstance(statement, ast.AnnAssign):
+            target, value = statement.target, statement.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+            found[target.id] = value
+    if "revision" not in found:
+        raise UsergenError(f"{path} has no revision id; is it an Alembic migration?")
+    ids = _string_or_tuple(found["revision"], path, "revision")
+    if len(ids) != 1 or not ids[0]:
+        raise UsergenError(f"{path}: revision must be one non-empty id")
+    revision = ids[0]
+    down = _string_or_tuple(found.get("down_revision"), path, "down_revision")
+    return Revision(path, revision, down)
+
+
+def read_revisions(project: Path) -> list[Revision]:
+    folder = project / VERSIONS
+    if not folder.is_dir():
+        raise UsergenError(f"{folder} is missing: this project has no migrations to extend")
+    return [read_revision(path) for path in sorted(folder.glob("*.py"))]
+
+
+def head(revisions: list[Revision]) -> str:
+    """The one revision nothing follows; UsergenError if there are none or several."""
+    ids = [revision.revision for revision in revisions]
+    duplicates = sorted({rev for rev in ids if ids.count(rev) > 1})
+    if duplicates:
+        raise UsergenError(f"several migrations have the revision id {', '.join(duplicates)}")
+    followed = {down for revision in revisions for down in revision.down_revisions}
+    heads = [revision for revision in revisions if revision.revision not in followed]
+    if not heads:
+        raise UsergenError("the migrations form a loop; no revision is the last one")
+    if len(heads) > 1:
+        listing = ", ".join(f"{rev.revision} ({rev.path.name})" for rev in heads)
+        raise UsergenError(
+            f"the migrations have several heads: {listing}. Merge them first "
+            '(alembic merge heads -m "merge"), then add the field.'
+        )
+    return heads[0].revision
+
+
+def next_revision_id(revisions: list[Revision]) -> str:
+    """The next four-digit id: one more than the highest numeric id (0001 → 0002)."""
+    numbers = [int(rev.revision) for rev in revisions if re.fullmatch(r"\d+", rev.revision)]
+    return f"{max(numbers, default=0) + 1:04d}"
+
+
+@dataclass(frozen=True)
+class NewMigration:
+    relpath: str
+    content: bytes
+
+
+def add_field_migration(
+    project: Path, field: dict[str, Any], render: Any, *, today: dt.date | None = None
+) -> NewMigration:
+    """The revision file that adds ``field`` to the user table, after the current head.
+
+    ``render(template_name, context)`` renders a template of the bundled template folder.
+    """
+    revisions = read_revisions(project)
+    down_revision = head(revisions)
+    revision = next_revision_id(revisions)
+    relpath = f"{VERSIONS}/{revision}_add_{field['name']}_to_user.py"
+    if (project / relpath).exists():
+        raise UsergenError(f"{relpath} exists already")
+    content = render(
+        MIGRATION_TEMPLATE,
+        {
+            "field": field,
+            "revision": revision,
+            "down_revision": down_revision,
+            "create_date": (today or dt.date.today()).isoformat(),
+        },
+    )
+    return NewMigration(relpath, content.encode())

@@ -1,0 +1,162 @@
+"""usergen's own renderer gives exactly what Copier gives, which is what makes it safe to use."""
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from usergen.fields import FieldOptions, parse_field
+from usergen.render import CREATE_ONLY, Renderer, changed_answers, render
+
+
+def every_type() -> list[dict[str, Any]]:
+    """Fields of every type, with every option, and values that are hard to write as code."""
+    specs: list[dict[str, Any]] = []
+    for name, type_, options in [
+        ("nickname", "str", FieldOptions(max_length=50, unique=True)),
+        ("bio", "text", FieldOptions(default='it\'s "quoted" \\ and ünïcode')),
+        ("age", "int", FieldOptions(required=True, default="18", index=True)),
+        ("score", "float", FieldOptions(default="1e-05", read_only=True)),
+        ("balance", "decimal", FieldOptions(required=True, default="12.5")),
+        ("newsletter", "bool", FieldOptions(required=True, default="true")),
+        ("birthday", "date", FieldOptions(default="2024-05-17")),
+        ("last_seen", "datetime", FieldOptions(index=True)),
+        ("signup_at", "datetime", FieldOptions(default="2024-05-17T12:30:00+02:00")),
+        ("external_id", "uuid", FieldOptions(unique=True, read_only=True)),
+        ("prefs", "json", FieldOptions(required=True, default='{"theme": "dark", "n": [1]}')),
+        ("tier", "choices", FieldOptions(choices="free,pro,team", default="free")),
+        (
+            "a_long_field_name_that_has_forty_chars_x",
+            "decimal",
+            FieldOptions(precision=30, scale=10, default="-12345.6789", required=True),
+        ),
+    ]:
+        specs.append(parse_field(name, type_, options, [spec["name"] for spec in specs]))
+    return specs
+
+
+ANSWER_SETS = {
+    "defaults": {"project_name": "shop", "package_name": "shop"},
+    "postgresql, every type": {
+        "project_name": "Shop.API",
+        "package_name": "shop_api",
+        "database": "postgresql",
+        "fields": every_type(),
+    },
+    "mysql, two fields": {
+        "project_name": "accounts",
+        "package_name": "accounts",
+        "database": "mysql",
+        "fields": every_type()[-2:],
+    },
+}
+
+
+@pytest.mark.parametrize("answers", ANSWER_SETS.values(), ids=ANSWER_SETS.keys())
+def test_renderer_matches_copier_byte_for_byte(answers: dict[str, Any]) -> None:
+    answers = {**answers, "secret_key": "a fixed secret, so .env compares too"}
+
+    by_copier, copier_modes = render(answers, "project-folder")
+    ours, our_modes = Renderer().render(answers, "project-folder")
+
+    assert sorted(ours) == sorted(by_copier)
+    assert [rel for rel in ours if ours[rel] != by_copier[rel]] == []
+    assert our_modes == copier_modes
+
+
+def test_only_files_that_can_change_are_rendered_for_a_change() -> None:
+    """Rendering only what mentions a changed answer misses nothing that differs."""
+    renderer = Renderer()
+    old = ANSWER_SETS["defaults"]
+    new = {**old, "fields": every_type()}
+    full_old, _ = renderer.render(old, "shop")
+    full_new, _ = renderer.render(new, "shop")
+    changed = changed_answers(old, new)
+
+    part_old, _ = renderer.render(old, "shop", changed=changed, skip=CREATE_ONLY)
+    part_new, _ = renderer.render(new, "shop", changed=changed, skip=CREATE_ONLY)
+
+    assert changed == {"fields"}
+    differing = {
+        rel for rel in full_old.keys() | full_new.keys() if full_old.get(rel) != full_new.get(rel)
+    }
+    assert differing <= part_old.keys() | part_new.keys()
+    assert all(part_new[rel] == full_new[rel] for rel in part_new)
+    assert len(part_new) < len(full_new) / 2
+    assert not CREATE_ONLY & part_new.keys()
+
+
+def test_answers_file_records_what_a_rerender_needs() -> None:
+    files, _ = Renderer().render(ANSWER_SETS["mysql, two fields"], "accounts")
+
+    recorded = files[".copier-answers.yml"].decode()
+    assert "secret" not in recorded
+    assert "_src_path" not in recorded
+    assert "template_version: 0.1.0" in recorded
+
+
+def spec(name: str, type_: str, **options: Any) -> dict[str, Any]:
+    return parse_field(name, type_, FieldOptions(**options))
+
+
+SHAPES = {
+    "one choices field": [spec("tier", "choices", choices="free,pro")],
+    "one datetime field": [spec("seen", "datetime")],
+    "datetime default, read-only": [
+        spec("seen", "datetime", default="2024-01-01T00:00:00Z", read_only=True, required=True)
+    ],
+    "names with digits": [
+        spec("tier10", "choices", choices="a,b"),
+        spec("tier2", "choices", choices="a,b"),
+        spec("t_ier", "choices", choices="a,b"),
+        spec("tier_3", "datetime", default="2024-01-01T00:00:00Z"),
+    ],
+    "long everything": [
+        spec(
+            "a_long_field_name_that_has_forty_chars_x",
+            "choices",
+            choices=",".join(f"choice number {n} with a long label" for n in range(8)),
+            required=True,
+            default="choice number 7 with a long label",
+            read_only=True,
+        ),
+        spec("a_long_field_name_that_has_forty_chars_y", "str", max_length=768, unique=True),
+        spec("a_long_field_name_that_has_forty_chars_z", "text", default="x" * 90),
+        spec(
+            "a_long_field_name_that_has_forty_chars_w",
+            "json",
+            required=True,
+            default='{"key": "' + "v" * 80 + '", "nested": {"list": [1, 2, 3]}}',
+        ),
+        spec(
+            "a_long_field_name_that_has_forty_chars_v",
+            "uuid",
+            default="9b2c1f8e-3d5a-4c7b-8e1f-2a3b4c5d6e7f",
+        ),
+    ],
+    "only read-only fields": [
+        spec("score", "float", read_only=True),
+        spec("badge", "bool", read_only=True, required=True, default="true"),
+    ],
+}
+
+
+@pytest.mark.parametrize("fields", SHAPES.values(), ids=SHAPES.keys())
+def test_generated_code_is_formatted_and_lint_free(
+    fields: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    """ruff passes for shapes the bigger tests do not build (mypy runs on those)."""
+    files, _ = Renderer().render(
+        {"project_name": "shop", "package_name": "shop", "fields": fields}, "shop"
+    )
+    for rel, content in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(content)
+
+    for command in (["check", "."], ["format", "--check", "--diff", "."]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command], cwd=tmp_path, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
