@@ -114,11 +114,8 @@ def create_database(url: str, pool_size: int = 20) -> Database:
             "min_size": 1,
             "max_size": pool_size,
             "timeout": CONNECT_TIMEOUT,
-<<<<<<< HEAD
-            "reset": keep_session_state,
-=======
             "init": _decode_json,
->>>>>>> main
+            "reset": keep_session_state,
         }
     elif backend == "mysql":
         options = {"minsize": 1, "maxsize": pool_size, "connect_timeout": CONNECT_TIMEOUT}
@@ -128,7 +125,6 @@ def create_database(url: str, pool_size: int = 20) -> Database:
     return Database(normalized, **options)
 
 
-<<<<<<< HEAD
 class CompiledSelect:
     """A SELECT compiled once, then run with new values straight on the driver's connection.
 
@@ -180,7 +176,8 @@ class CompiledSelect:
             key: value if process is None else process(value)
             for (key, process), value in zip(self._columns, row, strict=True)
         }
-=======
+
+
 async def _decode_json(connection: Any) -> None:
     """Have asyncpg decode JSON columns, as SQLAlchemy's own asyncpg connections do.
 
@@ -190,7 +187,6 @@ async def _decode_json(connection: Any) -> None:
     await connection.set_type_codec(
         "json", schema="pg_catalog", encoder=str, decoder=json.loads, format="text"
     )
->>>>>>> main
 
 
 # PostgreSQL and MySQL report unique violations with these codes (SQLSTATE and server error).
