@@ -125,6 +125,19 @@ def create_database(url: str, pool_size: int = 20) -> Database:
     return Database(normalized, **options)
 
 
+def result_processor(type_: sa.types.TypeEngine[Any], dialect: Dialect) -> Any:
+    """SQLAlchemy's conversion of what the driver returns for ``type_``, if it needs one.
+
+    For numbers the PostgreSQL dialect chooses by the driver's type code, known only once a
+    query ran, and refuses without it; asyncpg already returns float and Decimal as the columns
+    say, so those need no conversion.
+    """
+    try:
+        return type_.dialect_impl(dialect).result_processor(dialect, None)
+    except (TypeError, sa.exc.InvalidRequestError):
+        return None
+
+
 class CompiledSelect:
     """A SELECT compiled once, then run with new values straight on the driver's connection.
 
@@ -148,7 +161,7 @@ class CompiledSelect:
             for name in compiled.positiontup or ()
         ]
         self._columns = [
-            (key, column.type.dialect_impl(dialect).result_processor(dialect, None))
+            (key, result_processor(column.type, dialect))
             for key, column in statement.selected_columns.items()
         ]
 
