@@ -68,7 +68,12 @@ def generate(
     if database is not None:
         answers["database"] = database
 
-    rendered, modes = render(answers, dest.name, interactive=interactive)
+    renderer = Renderer()
+    if interactive:
+        rendered, modes = render(answers, dest.name, interactive=True)  # Copier asks
+    else:
+        # Same bytes as Copier (tests/test_render.py), without the cost of importing it.
+        rendered, modes = renderer.render(answers, dest.name)
 
     changes = files.Changes(dest)
     unchanged, conflicts = [], []
@@ -96,6 +101,6 @@ def generate(
         raise UsergenError(f"could not write the project ({error}); nothing was changed") from None
     # Only a head start for the next command (add-field answers faster): never fail `new`.
     with contextlib.suppress(Exception):
-        Renderer().precompile()
+        renderer.precompile()
     package_name = str(answers_of(rendered).get("package_name", answers.get("package_name")))
     return NewProject(dest, package_name, sorted(changes.writes), unchanged)
