@@ -1,10 +1,10 @@
 """Rendering the bundled Copier template into memory.
 
-Two ways, for one result. `render` runs Copier itself (``usergen new``: it asks the questions
-and applies every rule of copier.yml). `Renderer` renders the same template with Jinja set up
-exactly as Copier sets it up, in a fraction of the time, because ``import copier`` alone takes
-longer than ``usergen add-field`` may: commands that re-render a project from its recorded
-answers use it. tests/test_render.py proves both give the same bytes.
+Two ways, for one result. `render` runs Copier itself: ``usergen new`` on a terminal, where
+Copier asks the questions. `Renderer` renders the same template with Jinja set up exactly as
+Copier sets it up, in a fraction of the time (``import copier`` alone takes longer than
+``usergen add-field`` may): every command that renders without asking uses it. tests/
+test_render.py proves both give the same bytes.
 
 Copier and Jinja are imported only when a command renders, so ``usergen --help`` and bad input
 answer at once.
