@@ -93,7 +93,9 @@ async def seed(url: str, total: int) -> dict[str, Any]:
     return {"rows": rows, "seeded": seeded, "seconds": round(time.perf_counter() - start, 2)}
 
 
-async def measure(lookup: Any, sent: list[tuple[str, Any]], raw: Any, highest: int) -> dict[str, Any]:
+async def measure(
+    lookup: Any, sent: list[tuple[str, Any]], raw: Any, highest: int
+) -> dict[str, Any]:
     """Time ``lookup(email)`` over random seeded emails; EXPLAIN the query it sent last.
 
     ``sent`` collects (SQL, parameters) as the app's code sends them; ``raw`` is the asyncpg
@@ -142,9 +144,8 @@ async def lookup_ours(highest: int) -> dict[str, Any]:
 
 
 async def lookup_reference(highest: int) -> dict[str, Any]:
-    from sqlalchemy import event
-
     import reference_app as ref
+    from sqlalchemy import event
 
     sent: list[tuple[str, Any]] = []
 

@@ -23,6 +23,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,7 +33,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -266,9 +266,15 @@ def wrk(
     return parse_wrk(run(cmd, env=env or wrk_env("get")).stdout)
 
 
-def warm_and_measure(url: str, headers: dict[str, str], args: argparse.Namespace) -> Load:
-    wrk(url, 32, args.warmup, headers)
-    return wrk(url, 32, args.duration, headers)
+def median_load(loads: list[Load]) -> Load:
+    """Each figure's median over several runs."""
+    return Load(
+        rps=statistics.median(load.rps for load in loads),
+        p50_ms=statistics.median(load.p50_ms for load in loads),
+        p99_ms=statistics.median(load.p99_ms for load in loads),
+        requests=sum(load.requests for load in loads),
+        errors=sum(load.errors for load in loads),
+    )
 
 
 def under_login_load(
@@ -396,9 +402,7 @@ def measure_cli(ours: Venv, work: Path, results: Results, runs: int) -> None:
     target = work / "cli-addfield"
     prepare = f"rm -rf {target} && cp -r {pristine} {target}"
     command = f"cd {target} && {usergen} add-field nickname str"
-    trial = subprocess.run(
-        ["sh", "-c", f"{prepare} && {command}"], capture_output=True, text=True
-    )
+    trial = subprocess.run(["sh", "-c", f"{prepare} && {command}"], capture_output=True, text=True)
     if trial.returncode != 0:
         first = (trial.stderr or trial.stdout).strip().splitlines()[:1]
         results.cli["usergen add-field"] = f"n/a (`add-field nickname str` failed: {first})"
@@ -453,21 +457,40 @@ def bench_backend(
     try:
         servers.append(start_server("ours", ours, "noop_app:create_app", project, ours_env, work))
         servers.append(start_server("reference", ref, "reference_app:app", HERE, ref_env, work))
+        headers = {}
         for server in servers:
             register(server, "me@example.com")
             register(server, "loader@example.com")
-            headers = {"Authorization": f"Bearer {login(server, 'me@example.com')}"}
-            log(f"{title}: {server.name} GET /users/me")
-            me_url = f"{server.base}/users/me"
-            results.loads[backend, server.name, "me"] = warm_and_measure(me_url, headers, args)
-            log(f"{title}: {server.name} GET /users/me while 4 clients log in")
-            me, logins = under_login_load(server, headers, "loader@example.com", args)
-            results.loads[backend, server.name, "me_loaded"] = me
-            results.loads[backend, server.name, "logins"] = logins
-            if server.name == "ours" and (backend == "postgresql" or args.ceiling_everywhere):
-                log(f"{title}: GET /noop (the ceiling)")
-                noop = warm_and_measure(f"{server.base}/noop", {}, args)
-                results.loads[backend, "noop", "me"] = noop
+            headers[server.name] = {"Authorization": f"Bearer {login(server, 'me@example.com')}"}
+        # The apps take turns, round after round, and each figure is the median of its rounds:
+        # a machine that gets busier or quieter during the run then shifts both apps alike.
+        targets = [
+            (server.name, "me", f"{server.base}/users/me", headers[server.name])
+            for server in servers
+        ]
+        if backend == "postgresql" or args.ceiling_everywhere:
+            targets.append(("noop", "me", f"{servers[0].base}/noop", {}))
+        samples: dict[tuple[str, str], list[Load]] = {}
+        for round_ in range(args.rounds):
+            for name, what, url, target_headers in targets:
+                log(
+                    f"{title}: round {round_ + 1}/{args.rounds}: {name} GET {url.rsplit('/', 1)[1]}"
+                )
+                if round_ == 0:
+                    wrk(url, 32, args.warmup, target_headers)
+                samples.setdefault((name, what), []).append(
+                    wrk(url, 32, args.duration, target_headers)
+                )
+            for server in servers:
+                step = f"round {round_ + 1}/{args.rounds}: {server.name}"
+                log(f"{title}: {step} GET /users/me while 4 clients log in")
+                me, logins = under_login_load(
+                    server, headers[server.name], "loader@example.com", args
+                )
+                samples.setdefault((server.name, "me_loaded"), []).append(me)
+                samples.setdefault((server.name, "logins"), []).append(logins)
+        for (name, what), loads in samples.items():
+            results.loads[backend, name, what] = median_load(loads)
         if backend == "postgresql" and not args.no_scale:
             bench_scale(servers, ours, ref, ours_url, ref_url, ours_env, ref_env, results, args)
     finally:
@@ -519,7 +542,10 @@ def pct(a: float | None, b: float | None) -> str:
 
 
 def table(results: Results) -> str:
-    rows = ["| measure | ours | reference | ours / reference | ours / ceiling |", "|---|---|---|---|---|"]
+    rows = [
+        "| measure | ours | reference | ours / reference | ours / ceiling |",
+        "|---|---|---|---|---|",
+    ]
 
     def get(backend: str, app: str, what: str) -> Load | None:
         return results.loads.get((backend, app, what))
@@ -560,7 +586,8 @@ def table(results: Results) -> str:
                 f"| {title}: GET /noop on the generated app (ceiling), req/s | "
                 f"{fmt(noop, 'rps')} | | | |"
             )
-            rows.append(f"| {title}: GET /noop, p50 / p99 | {noop.p50_ms:.1f} / {noop.p99_ms:.1f} ms | | | |")
+            latency = f"{noop.p50_ms:.1f} / {noop.p99_ms:.1f} ms"
+            rows.append(f"| {title}: GET /noop, p50 / p99 | {latency} | | | |")
     for command, value in results.cli.items():
         rows.append(f"| `{command}` wall time (hyperfine) | {value} | | | |")
     for total in sorted({key[1] for key in results.scale}):
@@ -624,7 +651,9 @@ def targets(results: Results) -> list[Target]:
     ours_l, ref_l = load("ours", "me_loaded"), load("reference", "me_loaded")
     ours_in, ref_in = load("ours", "logins"), load("reference", "logins")
     if ours_l and ref_l and ours_in and ref_in:
-        out.append(Target("under login load: p99 < 35 ms", ours_l.p99_ms < 35, f"{ours_l.p99_ms:.1f} ms"))
+        out.append(
+            Target("under login load: p99 < 35 ms", ours_l.p99_ms < 35, f"{ours_l.p99_ms:.1f} ms")
+        )
         out.append(
             Target(
                 "under login load: ≥ 30× the reference's req/s",
@@ -671,9 +700,12 @@ def render_results(results: Results, args: argparse.Namespace) -> str:
         f"{results.machine['python']}.",
         "",
         "**Noisy numbers.** This is a small shared machine (other test suites may run at the "
-        "same time), the load generator shares the cores with the server, and each wrk run is "
-        f"short ({args.duration:g} s after a {args.warmup:g} s warm-up). Compare the two apps "
-        "within one run, through the ratios; absolute numbers moved by a third and more between runs here (the reference: 190–410 req/s). Where the time goes: PROFILE.md.",
+        "same time) and the load generator shares the cores with the server. Each figure is the "
+        f"median of {args.rounds} runs of {args.duration:g} s (after a {args.warmup:g} s "
+        "warm-up), the apps taking turns round after round, so a machine that gets busier or "
+        "quieter shifts both alike. Compare the two apps within one run, through the ratios; "
+        "absolute numbers moved by a third and more between runs here. Where the time goes: "
+        "PROFILE.md.",
         "",
         "Both apps: one uvicorn worker with uvloop and httptools, access log off, the same "
         "database server, wrk with one thread on 127.0.0.1 (32 connections for /users/me; 4 for "
@@ -719,8 +751,13 @@ def render_results(results: Results, args: argparse.Namespace) -> str:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--duration", type=float, default=10, help="seconds per wrk measurement")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--duration", type=float, default=4, help="seconds per wrk measurement")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="measurements per figure (the median is reported)"
+    )
     parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up before each")
     parser.add_argument(
         "--backends",
@@ -785,16 +822,38 @@ def main(argv: list[str] | None = None) -> None:
             ref = make_venv("reference")
             log("installing FastAPI Users (latest) with the same server stack")
             pins = [f"{name}=={stack[name]}" for name in ("uvicorn", "uvloop", "httptools")]
-            ref.pip("-U", "--upgrade-strategy=only-if-needed", "-r", str(HERE / "requirements-reference.txt"), *pins)
+            ref.pip(
+                "-U",
+                "--upgrade-strategy=only-if-needed",
+                "-r",
+                str(HERE / "requirements-reference.txt"),
+                *pins,
+            )
             ref.pip(f"uvicorn[standard]=={stack['uvicorn']}")
             results.versions = {
                 "generated app": ours.versions(
-                    *STACK, "sqlalchemy", "databases", "asyncpg", "aiomysql", "aiosqlite",
-                    "pyjwt", "libpass", "argon2-cffi", "orjson",
+                    *STACK,
+                    "sqlalchemy",
+                    "databases",
+                    "asyncpg",
+                    "aiomysql",
+                    "aiosqlite",
+                    "pyjwt",
+                    "libpass",
+                    "argon2-cffi",
+                    "orjson",
                 ),
                 "reference": ref.versions(
-                    *STACK, "fastapi-users", "fastapi-users-db-sqlalchemy", "sqlalchemy",
-                    "asyncpg", "aiomysql", "aiosqlite", "pyjwt", "pwdlib", "argon2-cffi",
+                    *STACK,
+                    "fastapi-users",
+                    "fastapi-users-db-sqlalchemy",
+                    "sqlalchemy",
+                    "asyncpg",
+                    "aiomysql",
+                    "aiosqlite",
+                    "pyjwt",
+                    "pwdlib",
+                    "argon2-cffi",
                 ),
                 "tools": tool_versions(),
             }
