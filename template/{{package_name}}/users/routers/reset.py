@@ -13,7 +13,13 @@ from ..exceptions import (
     UserInactive,
     UserNotExists,
 )
-from .responses import TOO_MANY_REQUESTS, UNPARSABLE_BODY, bad_request, invalid_password
+from .responses import (
+    ACCEPTED_EITHER_WAY,
+    TOO_MANY_REQUESTS,
+    UNPARSABLE_BODY,
+    bad_request,
+    invalid_password,
+)
 
 router = APIRouter()
 
@@ -23,10 +29,7 @@ router = APIRouter()
     status_code=status.HTTP_202_ACCEPTED,
     name="reset:forgot_password",
     responses={
-        status.HTTP_202_ACCEPTED: {
-            "description": "Accepted, whether or not a message is sent: the answer does not "
-            "tell which addresses have an account."
-        },
+        **ACCEPTED_EITHER_WAY,
         **UNPARSABLE_BODY,
         **TOO_MANY_REQUESTS,
     },

@@ -18,6 +18,12 @@ NOT_FOUND: OpenAPIResponses = {
     status.HTTP_404_NOT_FOUND: {"description": "The user does not exist."}
 }
 
+ACCEPTED_EITHER_WAY: OpenAPIResponses = {
+    status.HTTP_202_ACCEPTED: {
+        "description": "Accepted, whether or not a message is sent: the answer does not "
+        "tell which addresses have an account."
+    }
+}
 UNPARSABLE_BODY: OpenAPIResponses = {
     status.HTTP_400_BAD_REQUEST: {"description": "The body could not be parsed."}
 }

@@ -9,7 +9,7 @@ from ..dependencies import UserServices, get_services
 from ..errors import ErrorCode
 from ..exceptions import InvalidVerifyToken, UserAlreadyVerified, UserInactive, UserNotExists
 from ..schemas import User, UserDB
-from .responses import TOO_MANY_REQUESTS, UNPARSABLE_BODY, bad_request
+from .responses import ACCEPTED_EITHER_WAY, TOO_MANY_REQUESTS, UNPARSABLE_BODY, bad_request
 
 router = APIRouter()
 
@@ -19,10 +19,7 @@ router = APIRouter()
     status_code=status.HTTP_202_ACCEPTED,
     name="verify:request-token",
     responses={
-        status.HTTP_202_ACCEPTED: {
-            "description": "Accepted, whether or not a message is sent: the answer does not "
-            "tell which addresses have an account."
-        },
+        **ACCEPTED_EITHER_WAY,
         **UNPARSABLE_BODY,
         **TOO_MANY_REQUESTS,
     },
