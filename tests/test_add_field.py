@@ -227,6 +227,9 @@ def test_an_interrupted_add_field_leaves_all_or_nothing(project: Path) -> None:
             [sys.executable, "-m", "usergen", "add-field", "age", "int", "--path", str(project)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # A child inherits an ignored SIGINT (as under `cmd &` in a script), and Python then
+            # installs no KeyboardInterrupt handler: give it the default, as a terminal would.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         time.sleep(delay)
         process.send_signal(signal.SIGINT)
