@@ -34,6 +34,10 @@ class SQLAlchemyUserDatabase:
 
     async def get_by_email(self, email: str) -> UserDB | None:
         """The user with this email, compared without regard to case (the column's collation)."""
+        # Registration refuses NUL characters in emails, so no user has one; and PostgreSQL
+        # answers a NUL in a query parameter with an error, which would make a login a 500.
+        if "\x00" in email:
+            return None
         return self._to_user(await self._select_by_email.fetch_one(email=email))
 
     async def create(self, values: dict[str, Any]) -> UserDB:
