@@ -158,11 +158,14 @@ def test_dry_run_prints_the_diff_and_changes_nothing(project: Path) -> None:
 
 def test_a_conflicting_edit_is_reported_and_nothing_changes(project: Path) -> None:
     schemas = project / "shop" / "users" / "schemas.py"
+    nickname = (
+        "    nickname: str | None = Field(default=None, max_length=50, pattern=NO_NUL_CHARACTER)\n"
+    )
+    assert nickname in schemas.read_text()
     schemas.write_text(
         schemas.read_text().replace(
-            "    nickname: str | None = Field(default=None, max_length=50)\n    password: str\n",
-            "    nickname: str | None = Field(default=None, max_length=50)\n"
-            "    password: str  # checked by the manager\n",
+            nickname + "    password: str\n",
+            nickname + "    password: str  # checked by the manager\n",
         )
     )
     before = tree_hashes(project)
