@@ -129,7 +129,8 @@ class UserManager:
     ) -> UserDB:
         """Register a user. Only `superuser=True` (the create-superuser command) makes one.
 
-        Raises `UserAlreadyExists` or `InvalidPasswordException`.
+        Raises `UserAlreadyExists`, `UserValueTaken` (a unique field's value is in use) or
+        `InvalidPasswordException`.
         """
         await self.check_password(user_create.password, user_create)
         if await self.user_db.get_by_email(user_create.email) is not None:
@@ -166,8 +167,8 @@ class UserManager:
         """Apply the fields set in ``changes``.
 
         A new email must be free and is no longer verified; a new password must pass the
-        policy and ends every session of the user. Raises `UserAlreadyExists` or
-        `InvalidPasswordException`.
+        policy and ends every session of the user. Raises `UserAlreadyExists`, `UserValueTaken`
+        (a unique field's value is in use) or `InvalidPasswordException`.
         """
         update_dict = changes.model_dump(exclude_unset=True)
         values = dict(update_dict)
