@@ -81,9 +81,13 @@ def test_every_shipped_version_passes_ruff_and_mypy(version: str, tmp_path: Path
 
     project = tmp_path / "shop"
     with versions.template_of(version) as root:
-        files, modes = Renderer(root).render(
-            {"project_name": "shop", "package_name": "shop", "database": "postgresql",
-             "fields": []},
+        files, _ = Renderer(root).render(
+            {
+                "project_name": "shop",
+                "package_name": "shop",
+                "database": "postgresql",
+                "fields": [],
+            },
             "shop",
         )
     for rel, content in files.items():
