@@ -87,3 +87,20 @@ def test_hunks_are_located_in_the_users_file() -> None:
         ("lines 2-3", ["b", "c"], ["B"]),
         ("line 5", [], ["E"]),
     ]
+
+
+def test_a_whole_template_update_keeps_what_the_user_deleted_or_kept(tmp_path: Path) -> None:
+    """`usergen update` leaves a deleted file deleted, and an edited file the new template
+    dropped in place; a dropped file the user never touched goes."""
+    write(tmp_path, {"edited.py": BASE + b"# mine\n", "untouched.py": BASE})
+    old = {"deleted.py": BASE, "edited.py": BASE, "untouched.py": BASE}
+    new = {"deleted.py": NEW}
+
+    strict = merge_change(tmp_path, old, new)
+    merge = merge_change(tmp_path, old, new, keep_users_choice=True)
+
+    assert sorted(conflict.path for conflict in strict.conflicts) == ["deleted.py", "edited.py"]
+    assert merge.conflicts == []
+    assert merge.writes == {}
+    assert merge.deletes == {"untouched.py"}
+    assert set(merge.kept) == {"deleted.py", "edited.py"}

@@ -16,8 +16,8 @@ import yaml
 from usergen import files, versions
 from usergen.errors import UsergenError
 from usergen.fields import FieldOptions, parse_field
-from usergen.merge import Conflict, Labels, merge_change
-from usergen.migrations import add_field_migration
+from usergen.merge import Conflict, Labels, check_resolved, merge_change
+from usergen.migrations import add_field_migration, read_revisions
 from usergen.project import Project, field_names_in_code, load
 from usergen.render import CREATE_ONLY, Renderer
 
@@ -65,6 +65,10 @@ def plan(project: Project, spec: dict[str, Any], renderer: Renderer) -> Plan:
     folder = project.root.name
     changed = {"fields"}
     old, _ = renderer.render(old_answers, folder, changed=changed, skip=CREATE_ONLY)
+    history = [
+        rel.path.relative_to(project.root).as_posix() for rel in read_revisions(project.root)
+    ]
+    check_resolved(project.root, [*old, *history])
     new, modes = renderer.render(new_answers, folder, changed=changed, skip=CREATE_ONLY)
     labels = Labels(
         yours="yours", base="generated before", theirs=f"usergen add-field {spec['name']}"

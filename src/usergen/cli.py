@@ -3,12 +3,16 @@
 import enum
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from usergen import __version__
 from usergen.errors import UsergenError
+
+if TYPE_CHECKING:
+    from usergen.add_field import ConflictError
+    from usergen.merge import Conflict
 
 app = typer.Typer(
     name="usergen",
@@ -102,6 +106,37 @@ def new(
         f"  {project.package} serve\n\n"
         'Run its tests with: pip install -e ".[test]" && pytest'
     )
+
+
+def report_conflicts(error: "ConflictError") -> typer.Exit:
+    """Say where each conflict is, with both sides, and how to go on."""
+    typer.echo(f"error: {error}", err=True)
+    for item in error.conflicts:
+        typer.echo(f"  {item.path}: {item.reason}", err=True)
+        for hunk in item.hunks:
+            typer.echo(f"    {hunk.lines} of your file:", err=True)
+            typer.echo(
+                "".join(f"      yours | {line}\n" for line in hunk.yours), err=True, nl=False
+            )
+            typer.echo(
+                "".join(f"      new   | {line}\n" for line in hunk.theirs), err=True, nl=False
+            )
+    typer.echo(
+        "Resolve these by hand, or run again with --conflict inline to get conflict markers.",
+        err=True,
+    )
+    return typer.Exit(error.exit_code)
+
+
+def report_inline_conflicts(conflicts: "list[Conflict]") -> None:
+    """After writing conflict markers: where they are; exits non-zero."""
+    typer.echo(
+        "\nConflicts were written with markers; resolve them before running anything:", err=True
+    )
+    for item in conflicts:
+        where = ", ".join(f"line {number}" for number in item.marker_lines())
+        typer.echo(f"  {item.path}: {where}", err=True)
+    raise typer.Exit(1)
 
 
 class ConflictMode(enum.StrEnum):
@@ -205,22 +240,7 @@ def add_field_command(
             inline_conflicts=conflict is ConflictMode.inline,
         )
     except ConflictError as error:
-        typer.echo(f"error: {error}", err=True)
-        for item in error.conflicts:
-            typer.echo(f"  {item.path}: {item.reason}", err=True)
-            for hunk in item.hunks:
-                typer.echo(f"    {hunk.lines} of your file:", err=True)
-                typer.echo(
-                    "".join(f"      yours | {line}\n" for line in hunk.yours), err=True, nl=False
-                )
-                typer.echo(
-                    "".join(f"      new   | {line}\n" for line in hunk.theirs), err=True, nl=False
-                )
-        typer.echo(
-            "Resolve these by hand, or run again with --conflict inline to get conflict markers.",
-            err=True,
-        )
-        raise typer.Exit(error.exit_code) from None
+        raise report_conflicts(error) from None
     except UsergenError as error:
         raise fail(error) from None
 
@@ -239,13 +259,86 @@ def add_field_command(
         f"`{result.project.package} migrate` (or `alembic upgrade head`), then run the tests."
     )
     if result.conflicts:
-        typer.echo(
-            "\nConflicts were written with markers; resolve them before running anything:", err=True
+        report_inline_conflicts(result.conflicts)
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  usergen update                  to this usergen's template version\n\n"
+        "  usergen update --dry-run        print the whole diff, change nothing\n\n"
+        "  usergen update --db postgresql  set the project up for another database"
+    )
+)
+def update(
+    to: Annotated[
+        str | None,
+        typer.Option(help="Template version to go to. Default: this usergen's newest."),
+    ] = None,
+    db: Annotated[
+        Database | None,
+        typer.Option("--db", help="Set the project up for this database instead."),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Print the diff of every file it would change; change nothing."
+        ),
+    ] = False,
+    path: Annotated[
+        Path, typer.Option(help="The project folder (default: the current folder).")
+    ] = Path("."),
+    conflict: Annotated[
+        ConflictMode,
+        typer.Option(
+            help="When your edits and the change touch the same lines: refuse and change "
+            "nothing, or write git's conflict markers into the file."
+        ),
+    ] = ConflictMode.refuse,
+) -> None:
+    """Bring the project to a newer template version (or other answers), keeping your edits."""
+    from usergen.add_field import ConflictError, unified_diff
+    from usergen.update import update as run_update
+
+    try:
+        result = run_update(
+            path,
+            to=to,
+            database=db.value if db else None,
+            dry_run=dry_run,
+            inline_conflicts=conflict is ConflictMode.inline,
         )
-        for item in result.conflicts:
-            where = ", ".join(f"line {number}" for number in item.marker_lines())
-            typer.echo(f"  {item.path}: {where}", err=True)
-        raise typer.Exit(1)
+    except ConflictError as error:
+        raise report_conflicts(error) from None
+    except UsergenError as error:
+        raise fail(error) from None
+
+    if dry_run:
+        typer.echo(unified_diff(result.project.root, result.changes), nl=False)
+        count = len(result.changes.writes) + len(result.changes.deletes)
+        typer.echo(f"(dry run: nothing was changed; {count} file(s) would be)", err=True)
+        return
+    for label, rels in (
+        ("updated", result.updated), ("created", result.created), ("deleted", result.deleted)
+    ):  # fmt: skip
+        for rel in rels:
+            typer.echo(f"  {label:8} {rel}")
+    for rel, why in result.kept.items():
+        typer.echo(f"  kept     {rel} ({why})")
+    changes = ", ".join(
+        f"{key} {old} → {new}" for key, (old, new) in result.changed_answers.items()
+    )
+    if not result.changes:
+        typer.echo(f"\nNothing to change: the project is at template {result.new_version}.")
+    else:
+        typer.echo(f"\nUpdated the project: {changes or 'nothing new'}.")
+    if result.migration:
+        typer.echo(
+            f"The schema changed: {result.migration} migrates it. Apply it with "
+            f"`{result.project.package} migrate` (or `alembic upgrade head`), then run the tests."
+        )
+    if result.conflicts:
+        report_inline_conflicts(result.conflicts)
 
 
 def main() -> None:

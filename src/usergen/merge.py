@@ -11,7 +11,7 @@ import difflib
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +60,8 @@ class Merge:
     writes: dict[str, bytes] = field(default_factory=dict)
     deletes: set[str] = field(default_factory=set)
     conflicts: list[Conflict] = field(default_factory=list)
+    # With ``keep_users_choice``: files left as the user has them (path → why).
+    kept: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -135,13 +137,23 @@ def conflict_hunks(marked: bytes, yours: bytes) -> list[Hunk]:
 
 
 def merge_change(
-    root: Path, old: Mapping[str, bytes], new: Mapping[str, bytes], labels: Labels = Labels()
+    root: Path,
+    old: Mapping[str, bytes],
+    new: Mapping[str, bytes],
+    labels: Labels = Labels(),
+    *,
+    keep_users_choice: bool = False,
 ) -> Merge:
     """Merge the change from render ``old`` to render ``new`` into the files under ``root``.
 
     Files the two renders agree on are not looked at. A file the user never touched takes the
     new content; an edited one gets the change merged in; a conflict is reported (with the
     marked content, where markers can express it) and nothing is written for it.
+
+    A file the user deleted, or edited when the change removes it, is a conflict, unless
+    ``keep_users_choice``: then it stays as the user has it (deleted, or edited) and
+    ``kept`` says so. That suits an update of the whole template, where such a file is the
+    user's decision; a change that needs the file (a new field) must say it cannot apply.
     """
     merge = Merge()
     with tempfile.TemporaryDirectory(prefix="usergen-merge-") as tmp:
@@ -161,6 +173,8 @@ def merge_change(
                     continue
                 if current == before:
                     merge.deletes.add(rel)
+                elif keep_users_choice:
+                    merge.kept[rel] = "you edited it; the new template no longer has it"
                 else:
                     merge.conflicts.append(
                         Conflict(rel, "you edited it, and the change removes it")
@@ -168,6 +182,8 @@ def merge_change(
             elif current is None:
                 if before is None:
                     merge.writes[rel] = after
+                elif keep_users_choice:
+                    merge.kept[rel] = "you deleted it; it stays deleted"
                 else:
                     merge.conflicts.append(
                         Conflict(
@@ -192,3 +208,29 @@ def merge_change(
                 else:
                     merge.writes[rel] = merged
     return merge
+
+
+def unresolved_conflicts(root: Path, paths: Iterable[str]) -> dict[str, int]:
+    """The files among ``paths`` (relative to ``root``) that still hold conflict markers, with
+    the line of the first one: a command that merged them must not run on them again."""
+    found: dict[str, int] = {}
+    for rel in sorted(set(paths)):
+        try:
+            lines = (root / rel).read_bytes().split(b"\n")
+        except OSError:
+            continue
+        starts = [number for number, line in enumerate(lines, 1) if line.startswith(b"<<<<<<< ")]
+        if starts and b"=======" in lines and any(line.startswith(b">>>>>>> ") for line in lines):
+            found[rel] = starts[0]
+    return found
+
+
+def check_resolved(root: Path, paths: Iterable[str]) -> None:
+    """UsergenError naming every file among ``paths`` that still has conflict markers."""
+    found = unresolved_conflicts(root, paths)
+    if found:
+        listing = "\n".join(f"  {rel}: line {line}" for rel, line in found.items())
+        raise UsergenError(
+            f"{len(found)} file(s) still have conflict markers from an earlier merge; resolve "
+            f"them first (keep what you want, delete the marker lines), then run again:\n{listing}"
+        )

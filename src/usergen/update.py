@@ -1,0 +1,233 @@
+"""`usergen update`: bring a project to another template version (or other answers), edits kept.
+
+The algorithm, all in memory before anything is written:
+
+1. Render the base: the project's recorded template version (from the archive in the wheel)
+   with its recorded answers, fields included. That is what the user's files held before they
+   edited them.
+2. Render the target: the target version with the same answers (and any answer changed on the
+   command line).
+3. Merge base → target into the user's files, per file with `git merge-file` (merge.py). A file
+   the user never touched takes the new content; an edited one gets the change merged in; a new
+   template file is added; a file the template dropped goes only if the user left it unchanged;
+   a file the user deleted stays deleted.
+4. Migration history is never rewritten: the files under migrations/versions are the project's
+   applied history. When the schema differs between the versions, each version crossed brings
+   an upgrade step (`includes/schema_upgrades/VERSION.py.jinja` of the target template), and
+   update writes them as one new Alembic revision chained after the project's current head.
+5. Any conflict: nothing is written, unless the user asked for inline markers. Writes are all
+   or nothing (files.py).
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from usergen import files, versions
+from usergen.add_field import ConflictError
+from usergen.errors import UsageError, UsergenError
+from usergen.merge import Conflict, Labels, check_resolved, merge_change
+from usergen.migrations import VERSIONS, head, next_revision_id, read_revisions
+from usergen.project import DATABASES, Project, load
+from usergen.render import CREATE_ONLY, Renderer
+
+UPGRADE_STEPS = "includes/schema_upgrades"
+UPGRADE_MIGRATION = "includes/upgrade_migration.py.jinja"
+
+
+@dataclass
+class Outcome:
+    """What a change to a project wrote (or, for a dry run, would write)."""
+
+    project: Project
+    changes: files.Changes
+    conflicts: list[Conflict] = field(default_factory=list)  # written with markers
+    kept: dict[str, str] = field(default_factory=dict)
+    migration: str | None = None
+
+    @property
+    def updated(self) -> list[str]:
+        return sorted(rel for rel in self.changes.writes if (self.project.root / rel).is_file())
+
+    @property
+    def created(self) -> list[str]:
+        return sorted(rel for rel in self.changes.writes if not (self.project.root / rel).is_file())
+
+    @property
+    def deleted(self) -> list[str]:
+        return sorted(self.changes.deletes)
+
+
+@dataclass
+class UpdateResult(Outcome):
+    old_version: str = ""
+    new_version: str = ""
+    changed_answers: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+
+def target_answers(project: Project, to: str, database: str | None) -> dict[str, Any]:
+    """The project's answers as the target renders them, read back as the answers file will be."""
+    answers = {**project.answers, "template_version": to}
+    if database is not None:
+        if database not in DATABASES:
+            raise UsageError(f"unknown database {database!r}: use one of {', '.join(DATABASES)}")
+        answers["database"] = database
+    loaded = yaml.safe_load(yaml.safe_dump(answers, sort_keys=True, allow_unicode=True))
+    return dict(loaded)
+
+
+def keep_history(old: dict[str, bytes], new: dict[str, bytes]) -> None:
+    """Make ``new`` leave the migration history as the project has it (see the module doc)."""
+    for rel in [*new]:
+        if rel.startswith(f"{VERSIONS}/") and rel not in old:
+            del new[rel]
+    for rel, content in old.items():
+        if rel.startswith(f"{VERSIONS}/"):
+            new[rel] = content
+
+
+def upgrade_migration(
+    project: Project,
+    renderer: Renderer,
+    answers: dict[str, Any],
+    crossed: list[str],
+    *,
+    today: dt.date | None = None,
+) -> tuple[str, bytes] | None:
+    """The revision that brings the schema from before ``crossed`` to the last of them, chained
+    after the project's current head; None if none of the crossed versions changes the schema."""
+    context = renderer.context(answers, project.root.name)
+    steps = []
+    for version in crossed:
+        name = f"{UPGRADE_STEPS}/{version}.py.jinja"
+        if not (renderer.root / name).is_file():
+            continue
+        module = renderer.env.get_template(name).make_module(context)
+        body = {part: str(getattr(module, part)()) for part in ("imports", "upgrade", "downgrade")}
+        steps.append(
+            {
+                "version": version,
+                "imports": [line for line in body["imports"].splitlines() if line.strip()],
+                "upgrade": body["upgrade"].strip("\n"),
+                "downgrade": body["downgrade"].strip("\n"),
+            }
+        )
+    if not steps:
+        return None
+    revisions = read_revisions(project.root)
+    revision = next_revision_id(revisions)
+    target = crossed[-1]
+    relpath = f"{VERSIONS}/{revision}_usergen_{target.replace('.', '_')}.py"
+    if (project.root / relpath).exists():
+        raise UsergenError(f"{relpath} exists already")
+    imports = sorted({line for step in steps for line in step["imports"]})
+    content = renderer.render_template(
+        UPGRADE_MIGRATION,
+        {
+            "steps": steps,
+            "imports": [line for line in imports if line.startswith("import ")]
+            + [line for line in imports if line.startswith("from ")],
+            "target": target,
+            "revision": revision,
+            "down_revision": head(revisions),
+            "create_date": (today or dt.date.today()).isoformat(),
+        },
+    )
+    return relpath, content.encode()
+
+
+def update(
+    path: Path,
+    *,
+    to: str | None = None,
+    database: str | None = None,
+    dry_run: bool = False,
+    inline_conflicts: bool = False,
+) -> UpdateResult:
+    """Update the project at or above ``path`` to template version ``to`` (default: this
+    usergen's), changing the database answer too if ``database`` is given.
+
+    Raises UsergenError (nothing written) for bad input, and ConflictError (nothing written)
+    when the change conflicts with the user's edits, unless ``inline_conflicts``.
+    """
+    project = load(path)
+    old_version = project.template_version
+    versions.check_shipped(old_version)
+    target = to or versions.current()
+    versions.check_shipped(target)
+    if versions.parse(target) < versions.parse(old_version):
+        raise UsageError(
+            f"the project is at template version {old_version}, newer than {target}; update "
+            "does not go back (your version control does)"
+        )
+    new_answers = target_answers(project, target, database)
+    changed = {
+        key: (project.answers.get(key), new_answers.get(key))
+        for key in ("template_version", "database")
+        if project.answers.get(key) != new_answers.get(key)
+    }
+    folder = project.root.name
+    with versions.template_of(old_version) as root:
+        old, _ = Renderer(root).render(project.answers, folder, skip=CREATE_ONLY)
+    check_resolved(project.root, [*old, *history(project.root)])
+    with versions.template_of(target) as root:
+        renderer = Renderer(root)
+        new, modes = renderer.render(new_answers, folder, skip=CREATE_ONLY)
+        keep_history(old, new)
+        crossed = [
+            version
+            for version in versions.shipped()
+            if versions.parse(old_version) < versions.parse(version) <= versions.parse(target)
+        ]
+        migration = upgrade_migration(project, renderer, new_answers, crossed)
+    labels = Labels(yours="yours", base=f"template {old_version}", theirs=f"template {target}")
+    merged = merge_change(project.root, old, new, labels, keep_users_choice=True)
+    changes = files.Changes(project.root, dict(merged.writes), set(merged.deletes))
+    if migration is not None:
+        changes.writes[migration[0]] = migration[1]
+        modes[migration[0]] = 0o644
+    result = UpdateResult(
+        project,
+        changes,
+        kept=merged.kept,
+        migration=migration[0] if migration else None,
+        old_version=old_version,
+        new_version=target,
+        changed_answers=changed,
+    )
+    finish(result, merged.conflicts, modes, dry_run=dry_run, inline_conflicts=inline_conflicts)
+    return result
+
+
+def history(root: Path) -> list[str]:
+    """The project's migration files (relative paths)."""
+    return [path.relative_to(root).as_posix() for path in sorted((root / VERSIONS).glob("*.py"))]
+
+
+def finish(
+    outcome: Outcome,
+    conflicts: list[Conflict],
+    modes: dict[str, int],
+    *,
+    dry_run: bool,
+    inline_conflicts: bool,
+) -> None:
+    """Refuse on conflicts (or write them with markers), then write everything, or nothing."""
+    if conflicts and not inline_conflicts:
+        raise ConflictError(
+            f"the change conflicts with your edits in {len(conflicts)} file(s); nothing was "
+            "changed",
+            conflicts,
+        )
+    for conflict in conflicts:
+        if conflict.marked is None:
+            raise ConflictError(
+                f"{conflict.path}: {conflict.reason}; nothing was changed", conflicts
+            )
+        outcome.changes.writes[conflict.path] = conflict.marked
+    outcome.conflicts = conflicts
+    if not dry_run:
+        files.apply(outcome.changes, modes)

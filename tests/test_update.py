@@ -1,0 +1,222 @@
+"""`usergen update` on projects of an earlier template version: edits kept, the new template's
+changes present, conflicts refused with nothing changed, the schema migrated.
+
+The fast tests render the earlier version from the archive in the wheel (as update itself
+does); test_update_apps.py does it with the real earlier usergen, installed from git.
+"""
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from usergen import versions
+from usergen.render import CREATE_ONLY, Renderer
+
+from .generated import run, tree_hashes, usergen
+from .user_edits import edit_like_a_user, missing_edits
+
+OLDEST = versions.shipped()[0]
+CURRENT = versions.current()
+THREE_FIELDS = [
+    ["age", "int", "--required", "--default", "18", "--index"],
+    ["nickname", "str", "--max-length", "50", "--unique"],
+    ["last_seen", "datetime", "--index"],
+]
+
+
+def render_at(version: str, dest: Path, **answers: object) -> Path:
+    """A new project as usergen of template ``version`` writes it."""
+    with versions.template_of(version) as root:
+        files, modes = Renderer(root).render(
+            {"project_name": dest.name, "package_name": dest.name, **answers}, dest.name
+        )
+    for rel, content in files.items():
+        path = dest / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        path.chmod(modes[rel])
+    return dest
+
+
+def answers(project: Path) -> dict[str, object]:
+    return dict(yaml.safe_load((project / ".copier-answers.yml").read_text()))
+
+
+@pytest.fixture(scope="module")
+def old_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project of the oldest shipped version, edited as a user would, with three fields."""
+    project = render_at(OLDEST, tmp_path_factory.mktemp("old") / "shop")
+    edit_like_a_user(project)
+    for args in THREE_FIELDS:
+        usergen("add-field", *args, cwd=project)
+    assert answers(project)["template_version"] == OLDEST
+    return project
+
+
+@pytest.fixture
+def old_app(old_base: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(old_base, tmp_path / "shop", symlinks=True))
+
+
+def render_now(project: Path, **changed: object) -> dict[str, bytes]:
+    recorded = {**answers(project), "template_version": CURRENT, **changed}
+    files, _ = Renderer().render(recorded, project.name, skip=CREATE_ONLY)
+    return files
+
+
+def test_update_keeps_every_edit_and_brings_the_new_template(old_app: Path) -> None:
+    before = {rel: (old_app / rel).read_bytes() for rel, _ in tree_hashes(old_app).items()}
+    with versions.template_of(OLDEST) as root:
+        base, _ = Renderer(root).render(answers(old_app), "shop", skip=CREATE_ONLY)
+
+    result = usergen("update", cwd=old_app)
+
+    assert f"template_version {OLDEST} → {CURRENT}" in result.stdout
+    assert answers(old_app)["template_version"] == CURRENT
+    assert [spec["name"] for spec in answers(old_app)["fields"]] == [  # type: ignore[attr-defined]
+        "age", "nickname", "last_seen",
+    ]  # fmt: skip
+    assert missing_edits(old_app) == []
+    new = render_now(old_app)
+    for rel, content in new.items():
+        if rel.startswith("migrations/versions/"):
+            assert (old_app / rel).read_bytes() == before.get(rel, content)  # history kept
+        elif before.get(rel) == base.get(rel):  # a file the user never touched
+            assert (old_app / rel).read_bytes() == content, rel
+
+
+def test_update_again_changes_nothing(old_app: Path) -> None:
+    usergen("update", cwd=old_app)
+    before = tree_hashes(old_app)
+
+    result = usergen("update", cwd=old_app)
+
+    assert "Nothing to change" in result.stdout
+    assert tree_hashes(old_app) == before
+
+
+def changed_line(project: Path) -> tuple[str, str]:
+    """A file the user has as generated, and a line of it that the new template changes."""
+    with versions.template_of(OLDEST) as root:
+        base, _ = Renderer(root).render(answers(project), "shop", skip=CREATE_ONLY)
+    new = render_now(project)
+    for rel in sorted(base.keys() & new.keys()):
+        if rel.startswith("migrations/") or rel == ".copier-answers.yml":
+            continue
+        if base[rel] != new[rel] and (project / rel).read_bytes() == base[rel]:
+            old_lines = base[rel].decode().splitlines()
+            new_lines = set(new[rel].decode().splitlines())
+            for line in old_lines:
+                if line.strip() and line not in new_lines and old_lines.count(line) == 1:
+                    return rel, line
+    raise AssertionError(f"the template did not change a single line since {OLDEST}")
+
+
+def test_a_conflicting_edit_is_reported_and_nothing_changes(old_app: Path) -> None:
+    rel, line = changed_line(old_app)
+    path = old_app / rel
+    path.write_text(path.read_text().replace(line, line + "  # mine"))
+    before = tree_hashes(old_app)
+
+    result = usergen("update", cwd=old_app, check=False)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"  {rel}: your edits and the change touch the same lines" in result.stderr
+    assert "yours | " + line + "  # mine" in result.stderr
+    assert tree_hashes(old_app) == before
+
+
+def test_inline_conflicts_block_every_later_command(old_app: Path) -> None:
+    rel, line = changed_line(old_app)
+    path = old_app / rel
+    path.write_text(path.read_text().replace(line, line + "  # mine"))
+
+    result = usergen("update", "--conflict", "inline", cwd=old_app, check=False)
+
+    assert result.returncode == 1
+    assert "<<<<<<< yours" in path.read_text()
+    assert f"template {CURRENT}" in path.read_text()
+    before = tree_hashes(old_app)
+    for command in (["update"], ["add-field", "score", "int"]):
+        refused = usergen(*command, cwd=old_app, check=False)
+        assert refused.returncode == 1, refused.stdout
+        assert "still have conflict markers" in refused.stderr
+        assert re.search(rf"  {re.escape(rel)}: line \d+", refused.stderr)
+        assert tree_hashes(old_app) == before
+
+
+def test_dry_run_prints_the_diff_and_changes_nothing(old_app: Path) -> None:
+    before = tree_hashes(old_app)
+
+    result = usergen("update", "--dry-run", cwd=old_app)
+
+    assert f"-template_version: {OLDEST}\n+template_version: {CURRENT}" in result.stdout
+    assert "+++ b/.copier-answers.yml" in result.stdout
+    assert "(dry run: nothing was changed" in result.stderr
+    assert tree_hashes(old_app) == before
+
+
+def test_update_changes_the_database_answer_with_edits_kept(old_app: Path) -> None:
+    usergen("update", "--db", "postgresql", cwd=old_app)
+
+    assert answers(old_app)["database"] == "postgresql"
+    assert "asyncpg" in (old_app / "pyproject.toml").read_text()
+    assert missing_edits(old_app) == []
+
+
+BAD = {
+    "unknown version": (["--to", "9.9.9"], "template version 9.9.9 is not one this usergen knows"),
+    "not a version": (["--to", "latest"], "is not one this usergen knows"),
+    "unknown database": (["--db", "oracle"], "'oracle' is not one of"),
+}
+
+
+@pytest.mark.parametrize(("args", "message"), BAD.values(), ids=BAD.keys())
+def test_bad_input_changes_nothing(old_app: Path, args: list[str], message: str) -> None:
+    before = tree_hashes(old_app)
+
+    result = usergen("update", *args, cwd=old_app, check=False)
+
+    assert result.returncode == 2 if "oracle" in args else result.returncode in (1, 2)
+    assert message in result.stderr
+    assert tree_hashes(old_app) == before
+
+
+def test_going_back_is_refused(old_app: Path) -> None:
+    usergen("update", cwd=old_app)
+    before = tree_hashes(old_app)
+
+    result = usergen("update", "--to", OLDEST, cwd=old_app, check=False)
+
+    if OLDEST == CURRENT:
+        pytest.skip("only one template version ships")
+    assert result.returncode == 2
+    assert "update does not go back" in result.stderr
+    assert tree_hashes(old_app) == before
+
+
+def test_schema_changes_arrive_as_a_revision_after_the_current_head(old_app: Path) -> None:
+    """The upgrade revision follows whatever the head is at update time (here the last
+    add-field migration, after the user's own), and migrates a SQLite database with users."""
+    result = usergen("update", cwd=old_app)
+    written = re.search(r"(migrations/versions/\S+\.py) migrates it", result.stdout)
+    crossed = [
+        version
+        for version in versions.shipped()
+        if versions.parse(OLDEST) < versions.parse(version)
+        and (versions.template_root() / f"includes/schema_upgrades/{version}.py.jinja").is_file()
+    ]
+    if not crossed:
+        assert written is None
+        pytest.skip("no schema change since the oldest version")
+    assert written is not None, result.stdout
+    migration = (old_app / written.group(1)).read_text()
+    assert 'down_revision: str | None = "0004"' in migration
+    database = old_app / "app.db"
+    env = {"DATABASE_URL": f"sqlite:///{database}"}
+    run("python", "-m", "alembic", "upgrade", "head", cwd=old_app, env=env)
+    run("python", "-m", "alembic", "downgrade", "0004", cwd=old_app, env=env)
+    run("python", "-m", "alembic", "upgrade", "head", cwd=old_app, env=env)
