@@ -220,3 +220,53 @@ def test_schema_changes_arrive_as_a_revision_after_the_current_head(old_app: Pat
     run("python", "-m", "alembic", "upgrade", "head", cwd=old_app, env=env)
     run("python", "-m", "alembic", "downgrade", "0004", cwd=old_app, env=env)
     run("python", "-m", "alembic", "upgrade", "head", cwd=old_app, env=env)
+
+
+def git(*args: str, cwd: Path) -> None:
+    run("git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args, cwd=cwd)
+
+
+def test_copier_update_works_on_a_project_copied_from_a_git_clone(tmp_path: Path) -> None:
+    """Copier's own path: `copier copy` of a tagged git template records `_src_path` and
+    `_commit`, and `copier update` then brings the next tagged version, keeping the fields that
+    usergen add-field recorded and the user's edits."""
+    import copier
+
+    template = tmp_path / "usergen"
+    template.mkdir()
+    for part in versions.TEMPLATE_PARTS:
+        source = versions.template_root() / part
+        if source.is_dir():
+            shutil.copytree(source, template / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, template / part)
+    git("init", "-q", cwd=template)
+    git("add", "-A", cwd=template)
+    git("commit", "-qm", "this version", cwd=template)
+    git("tag", CURRENT, cwd=template)
+    readme = template / "template" / "README.md.jinja"
+    readme.write_text(readme.read_text() + "\nA line of the next version.\n")
+    config = template / "copier.yml"
+    config.write_text(config.read_text().replace(f'"{CURRENT}"', '"99.0.0"'))
+    git("commit", "-qam", "next version", cwd=template)
+    git("tag", "99.0.0", cwd=template)
+
+    project = tmp_path / "shop"
+    copier.run_copy(str(template), str(project), vcs_ref=CURRENT, defaults=True, quiet=True)
+    recorded = answers(project)
+    assert (recorded["_src_path"], recorded["_commit"]) == (str(template), CURRENT)
+    git("init", "-q", cwd=project)
+    usergen("add-field", "nickname", "str", "--unique", cwd=project)
+    main = project / "shop" / "main.py"
+    main.write_text(main.read_text() + "# mine\n")
+    git("add", "-A", cwd=project)
+    git("commit", "-qm", "generated", cwd=project)
+
+    copier.run_update(str(project), defaults=True, quiet=True, overwrite=True)
+
+    recorded = answers(project)
+    assert (recorded["_commit"], recorded["template_version"]) == ("99.0.0", "99.0.0")
+    assert [spec["name"] for spec in recorded["fields"]] == ["nickname"]  # type: ignore[attr-defined]
+    assert "nickname" in (project / "shop" / "users" / "table.py").read_text()
+    assert "A line of the next version." in (project / "README.md").read_text()
+    assert main.read_text().endswith("# mine\n")

@@ -244,7 +244,12 @@ class Renderer:
             else:
                 raise UsergenError(f"the answer to {name!r} is missing")
             context[name] = value
-            hidden = question.get("when") is False or question.get("secret")
+            when = question.get("when", True)
+            if not isinstance(when, bool):
+                raise UsergenError(
+                    f"copier.yml: question {name} has a `when` usergen cannot render"
+                )
+            hidden = when is False or question.get("secret")
             if not hidden:
                 remembered[name] = value
         answers_file = self.render_string(
