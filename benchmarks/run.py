@@ -399,17 +399,56 @@ def measure_cli(ours: Venv, work: Path, results: Results, runs: int) -> None:
     pristine = work / "cli-pristine"
     shutil.rmtree(pristine, ignore_errors=True)
     run([usergen, "new", str(pristine), "--defaults"])
-    target = work / "cli-addfield"
+    time_in_project(ours, work, results, runs, pristine, "add-field", "add-field nickname str")
+    if "update" not in help_text:
+        results.cli["usergen update"] = "n/a (no update command in this build)"
+        return
+    # A project of the oldest shipped template version with three fields, as `update` meets it.
+    oldest = work / "cli-oldest"
+    shutil.rmtree(oldest, ignore_errors=True)
+    run([ours.python, "-c", RENDER_OLDEST, str(oldest)])
+    for spec in (
+        ["age", "int", "--default", "18"],
+        ["nickname", "str", "--unique"],
+        ["last_seen", "datetime", "--index"],
+    ):
+        run([usergen, "add-field", *spec], cwd=oldest)
+    time_in_project(ours, work, results, runs, oldest, "update", "update")
+
+
+# Renders a new project with the oldest template version the installed usergen ships.
+RENDER_OLDEST = """
+import sys
+from pathlib import Path
+from usergen import versions
+from usergen.render import Renderer
+
+dest = Path(sys.argv[1])
+with versions.template_of(versions.shipped()[0]) as root:
+    files, modes = Renderer(root).render({"project_name": "shop", "package_name": "shop"}, "shop")
+for rel, content in files.items():
+    (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+    (dest / rel).write_bytes(content)
+    (dest / rel).chmod(modes[rel])
+"""
+
+
+def time_in_project(
+    ours: Venv, work: Path, results: Results, runs: int, pristine: Path, name: str, args: str
+) -> None:
+    """hyperfine of `usergen ARGS` in a fresh copy of ``pristine`` each run."""
+    label = f"usergen {name}"
+    target = work / f"cli-{name}"
     prepare = f"rm -rf {target} && cp -r {pristine} {target}"
-    command = f"cd {target} && {usergen} add-field nickname str"
+    command = f"cd {target} && {ours.bin('usergen')} {args}"
     trial = subprocess.run(["sh", "-c", f"{prepare} && {command}"], capture_output=True, text=True)
     if trial.returncode != 0:
         first = (trial.stderr or trial.stdout).strip().splitlines()[:1]
-        results.cli["usergen add-field"] = f"n/a (`add-field nickname str` failed: {first})"
+        results.cli[label] = f"n/a (`{args}` failed: {first})"
         return
-    mean, sd = hyperfine(command, prepare, runs, work / "hf-addfield.json")
-    results.cli["usergen add-field"] = f"{mean:.2f} ± {sd:.2f} s"
-    results.cli_seconds["usergen add-field"] = mean
+    mean, sd = hyperfine(command, prepare, runs, work / f"hf-{name}.json")
+    results.cli[label] = f"{mean:.2f} ± {sd:.2f} s"
+    results.cli_seconds[label] = mean
 
 
 def bench_backend(
@@ -668,7 +707,9 @@ def targets(results: Results) -> list[Target]:
                 f"{100 * ours_in.rps / ref_in.rps:.0f} %",
             )
         )
-    for command, limit in (("usergen new", 1.5), ("usergen add-field", 1.0)):
+    for command, limit in (
+        ("usergen new", 0.5), ("usergen add-field", 0.5), ("usergen update", 2.0)
+    ):  # fmt: skip
         seconds = results.cli_seconds.get(command)
         out.append(
             Target(
