@@ -1,5 +1,7 @@
 """usergen's own renderer gives exactly what Copier gives, which is what makes it safe to use."""
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -8,8 +10,9 @@ from typing import Any
 import pytest
 
 from usergen import versions
+from usergen.errors import UsergenError
 from usergen.fields import FieldOptions, parse_field
-from usergen.render import CREATE_ONLY, Renderer, changed_answers, render
+from usergen.render import CREATE_ONLY, Renderer, changed_answers, load_config, render
 
 
 def every_type() -> list[dict[str, Any]]:
@@ -161,3 +164,85 @@ def test_generated_code_is_formatted_and_lint_free(
             [sys.executable, "-m", "ruff", *command], cwd=tmp_path, capture_output=True, text=True
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def lowest_copier() -> str:
+    """The lowest Copier the dependency range allows (pyproject.toml), which copier.yml asks
+    for too."""
+    import tomllib
+
+    project = tomllib.loads((versions.template_root() / "pyproject.toml").read_text())
+    spec = next(dep for dep in project["project"]["dependencies"] if dep.startswith("copier"))
+    lowest = spec.split(">=")[1].split(",")[0]
+    minimum = str(load_config()["_min_copier_version"])
+    assert versions.parse(minimum) == versions.parse(lowest)
+    return lowest
+
+
+COPY_WITH = """
+import json, sys
+from pathlib import Path
+import copier
+from usergen.render import render
+
+answer_sets, out = json.loads(sys.argv[1]), Path(sys.argv[2])
+print(copier.__version__)
+for name, answers in answer_sets.items():
+    files, modes = render(answers, "project-folder")
+    for rel, content in files.items():
+        path = out / name / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        path.chmod(modes[rel])
+"""
+
+
+@pytest.mark.slow
+def test_renderer_matches_the_lowest_copier_allowed(tmp_path: Path) -> None:
+    """The newest Copier is what the test above meets; this installs the lowest one."""
+    import json
+
+    lowest = lowest_copier()
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site),
+         f"copier=={lowest}"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    answer_sets = {
+        str(number): {**answers, "secret_key": "fixed"}
+        for number, answers in enumerate(ANSWER_SETS.values())
+    }
+    copied = subprocess.run(
+        [sys.executable, "-c", COPY_WITH, json.dumps(answer_sets), str(tmp_path / "out")],
+        env={**os.environ, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert versions.parse(copied.stdout.strip()) == versions.parse(lowest)
+    for name, answers in answer_sets.items():
+        ours, modes = Renderer().render(answers, "project-folder")
+        folder = tmp_path / "out" / name
+        theirs = {
+            path.relative_to(folder).as_posix(): path.read_bytes()
+            for path in folder.rglob("*")
+            if path.is_file()
+        }
+        assert sorted(ours) == sorted(theirs)
+        assert [rel for rel in ours if ours[rel] != theirs[rel]] == []
+        assert modes == {rel: (folder / rel).stat().st_mode & 0o777 for rel in theirs}
+
+
+def test_an_unimplemented_copier_setting_fails_loudly(tmp_path: Path) -> None:
+    for part in versions.TEMPLATE_PARTS:
+        source = versions.template_root() / part
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / part)
+        else:
+            shutil.copy2(source, tmp_path / part)
+    readme = tmp_path / "template" / "README.md.jinja"
+    readme.write_text(readme.read_text() + "{{ _copier_conf.vcs_ref }}\n")
+
+    with pytest.raises(UsergenError, match=r"_copier_conf\.vcs_ref, which usergen cannot render"):
+        Renderer(tmp_path).render(ANSWER_SETS["defaults"], "shop")

@@ -161,6 +161,14 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+class _Settings(dict[str, Any]):
+    """`_copier_conf`: the keys this renderer implements; any other one is an error, where a
+    plain mapping would let Jinja render it as an empty string."""
+
+    def __missing__(self, key: str) -> Any:
+        raise UsergenError(f"the template uses _copier_conf.{key}, which usergen cannot render")
+
+
 class Renderer:
     """Renders the template as Copier does, without Copier.
 
@@ -259,12 +267,12 @@ class Renderer:
         context.update(
             _external_data={},
             _copier_answers=remembered,
-            _copier_conf={
-                "answers_file": PurePath(answers_file),
-                "src_path": PurePath(self.root),
-                "sep": "/",
-                "os": "linux" if sys.platform.startswith("linux") else sys.platform,
-            },
+            _copier_conf=_Settings(
+                answers_file=PurePath(answers_file),
+                src_path=PurePath(self.root),
+                sep="/",
+                os="linux" if sys.platform.startswith("linux") else sys.platform,
+            ),
             _copier_python=sys.executable,
             _copier_phase="render",
         )
