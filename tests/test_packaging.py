@@ -68,6 +68,31 @@ def test_wheel_bundles_the_template_and_works_from_any_folder(tmp_path: Path) ->
     assert (elsewhere / "app" / "app" / "users" / "table.py").is_file()
     assert not list((elsewhere / "app").rglob("__pycache__"))
 
+    # Every released template version is inside: a project of the oldest one updates offline.
+    oldest = elsewhere / "old"
+    render_oldest = (
+        "import sys; from usergen import versions; from usergen.render import Renderer\n"
+        "from pathlib import Path\n"
+        "with versions.template_of(versions.shipped()[0]) as root:\n"
+        "    print(root)\n"
+        "    answers = {'project_name': 'old', 'package_name': 'old'}\n"
+        "    files, _ = Renderer(root).render(answers, 'old')\n"
+        "for rel, content in files.items():\n"
+        "    (Path(sys.argv[1]) / rel).parent.mkdir(parents=True, exist_ok=True)\n"
+        "    (Path(sys.argv[1]) / rel).write_bytes(content)\n"
+    )
+    unpacked = subprocess.run(
+        [sys.executable, "-c", render_oldest, str(oldest)],
+        cwd=elsewhere, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    updated = subprocess.run(
+        [sys.executable, "-m", "usergen", "update"],
+        cwd=oldest, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert not Path(unpacked.stdout.strip()).is_relative_to(REPO)
+    assert updated.returncode == 0, updated.stderr
+    assert "Updated the project" in updated.stdout
+
 
 @pytest.mark.slow
 def test_generated_app_runs_its_tests_without_usergen(
