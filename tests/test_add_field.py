@@ -216,39 +216,67 @@ def test_fields_added_in_a_row_chain_their_migrations(project: Path) -> None:
     assert "already has a field 'age'" in again.stderr
 
 
-def test_an_interrupted_add_field_leaves_all_or_nothing(project: Path) -> None:
-    """Ctrl-C at any moment: the project is as before, or fully changed."""
-    import signal
-    import subprocess
-    import sys
-    import time
+ADD_AGE_WRITES = 5  # the files `add-field age int` writes in `project`
+
+
+@pytest.mark.parametrize("failing", range(1, ADD_AGE_WRITES + 1))
+def test_a_write_failing_half_way_leaves_the_project_as_it_was(
+    project: Path, failing: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk or a dead file system at the N-th write, for every N: nothing changed."""
+    from usergen import add_field, files
+    from usergen.fields import FieldOptions
 
     before = tree_hashes(project)
-    outcomes = set()
-    for delay in (0.05, 0.2, 0.35, 0.5, 0.65, 0.8):
-        process = subprocess.Popen(
-            [sys.executable, "-m", "usergen", "add-field", "age", "int", "--path", str(project)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            # A child inherits an ignored SIGINT (as under `cmd &` in a script), and Python then
-            # installs no KeyboardInterrupt handler: give it the default, as a terminal would.
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        )
-        time.sleep(delay)
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
-        after = tree_hashes(project)
-        if after == before:
-            outcomes.add("unchanged")
-            continue
-        changed = {rel for rel in after.keys() | before.keys() if after.get(rel) != before.get(rel)}
-        assert changed == {
-            ".copier-answers.yml",
-            "migrations/versions/0003_add_age_to_user.py",
-            "shop/users/schemas.py",
-            "shop/users/table.py",
-            "tests/test_user_fields.py",
-        }
-        outcomes.add("added")
-        break
-    assert "unchanged" in outcomes
+    write = files._write_atomic
+    calls: list[Path] = []
+
+    def fail_at_n(path: Path, content: bytes, mode: int | None) -> None:
+        calls.append(path)
+        if len(calls) == failing:
+            raise OSError(28, "No space left on device")
+        write(path, content, mode)
+
+    monkeypatch.setattr(files, "_write_atomic", fail_at_n)
+    with pytest.raises(OSError, match="No space left"):
+        add_field.add_field(project, "age", "int", FieldOptions())
+
+    assert len(calls) >= failing
+    assert tree_hashes(project) == before
+
+
+@pytest.mark.parametrize("interrupted", range(1, ADD_AGE_WRITES + 1))
+def test_ctrl_c_during_the_writes_finishes_them_first(
+    project: Path, interrupted: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C at the N-th write, for every N: the writes complete, then the interrupt."""
+    import os
+    import signal
+
+    from usergen import add_field, files
+    from usergen.fields import FieldOptions
+
+    before = tree_hashes(project)
+    write = files._write_atomic
+    calls: list[Path] = []
+
+    def interrupt_at_n(path: Path, content: bytes, mode: int | None) -> None:
+        calls.append(path)
+        if len(calls) == interrupted:
+            os.kill(os.getpid(), signal.SIGINT)
+        write(path, content, mode)
+
+    monkeypatch.setattr(files, "_write_atomic", interrupt_at_n)
+    with pytest.raises(KeyboardInterrupt):
+        add_field.add_field(project, "age", "int", FieldOptions())
+
+    assert len(calls) == ADD_AGE_WRITES
+    after = tree_hashes(project)
+    changed = {rel for rel in after.keys() | before.keys() if after.get(rel) != before.get(rel)}
+    assert changed == {
+        ".copier-answers.yml",
+        "migrations/versions/0003_add_age_to_user.py",
+        "shop/users/schemas.py",
+        "shop/users/table.py",
+        "tests/test_user_fields.py",
+    }
