@@ -68,7 +68,9 @@ def plan(project: Project, spec: dict[str, Any], renderer: Renderer) -> Plan:
     history = [
         rel.path.relative_to(project.root).as_posix() for rel in read_revisions(project.root)
     ]
-    check_resolved(project.root, [*old, *history])
+    # Every generated file, not only those a field changes: an update may have left markers
+    # anywhere.
+    check_resolved(project.root, [*renderer.paths(old_answers, folder), *history])
     new, modes = renderer.render(new_answers, folder, changed=changed, skip=CREATE_ONLY)
     labels = Labels(
         yours="yours", base="generated before", theirs=f"usergen add-field {spec['name']}"

@@ -41,7 +41,17 @@ TYPES = (
 
 # Columns and model attributes every generated user has (password is UserCreate's).
 BUILTIN_NAMES = frozenset(
-    {"id", "email", "password", "hashed_password", "is_active", "is_superuser", "is_verified"}
+    {
+        "id",
+        "email",
+        "normalized_email",
+        "password",
+        "hashed_password",
+        "password_version",
+        "is_active",
+        "is_superuser",
+        "is_verified",
+    }
 )
 # Names the generated classes use for something else: pydantic's BaseModel methods, SQLAlchemy's
 # declarative attributes, and the validators of the update models.

@@ -20,6 +20,7 @@ The algorithm, all in memory before anything is written:
 """
 
 import datetime as dt
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,29 @@ def keep_history(old: dict[str, bytes], new: dict[str, bytes]) -> None:
             new[rel] = content
 
 
+# What every upgrade revision imports; the steps add their own.
+MIGRATION_IMPORTS = {
+    "from collections.abc import Sequence",
+    "import sqlalchemy as sa",
+    "from alembic import op",
+}
+
+
+def import_block(lines: set[str]) -> list[str]:
+    """Import lines in the order ruff's isort wants: the standard library, a blank line, the
+    rest; in each, ``import x`` lines before ``from x import y`` lines, by module."""
+
+    def module(line: str) -> str:
+        return line.split()[1]
+
+    def ordered(group: list[str]) -> list[str]:
+        return sorted(group, key=lambda line: (line.startswith("from "), module(line)))
+
+    stdlib = [line for line in lines if module(line).split(".")[0] in sys.stdlib_module_names]
+    others = [line for line in lines if line not in stdlib]
+    return ordered(stdlib) + ([""] if stdlib and others else []) + ordered(others)
+
+
 def upgrade_migration(
     project: Project,
     renderer: Renderer,
@@ -123,13 +147,12 @@ def upgrade_migration(
     relpath = f"{VERSIONS}/{revision}_usergen_{target.replace('.', '_')}.py"
     if (project.root / relpath).exists():
         raise UsergenError(f"{relpath} exists already")
-    imports = sorted({line for step in steps for line in step["imports"]})
+    imports = {line for step in steps for line in step["imports"]}
     content = renderer.render_template(
         UPGRADE_MIGRATION,
         {
             "steps": steps,
-            "imports": [line for line in imports if line.startswith("import ")]
-            + [line for line in imports if line.startswith("from ")],
+            "imports": import_block(imports | MIGRATION_IMPORTS),
             "target": target,
             "revision": revision,
             "down_revision": head(revisions),

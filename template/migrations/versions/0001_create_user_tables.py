@@ -16,13 +16,19 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Emails compare without regard to case in every database, so the unique index below is what
-# keeps two accounts from sharing an address, even when they register at the same moment.
+# The address as the user wrote it; SQL of your own compares it without regard to case.
 EMAIL = (
     sa.String(320)
     .with_variant(sa.String(320, collation="NOCASE"), "sqlite")
     .with_variant(sa.String(320, collation="case_insensitive"), "postgresql")
     .with_variant(sa.String(320, collation="utf8mb4_unicode_ci"), "mysql", "mariadb")
+)
+# Its canonical form (users/addresses.py), compared byte for byte: the unique index on it is
+# what keeps two accounts from sharing an address, even when they register at the same moment.
+NORMALIZED_EMAIL = (
+    sa.String(768)
+    .with_variant(sa.String(768, collation="C"), "postgresql")
+    .with_variant(sa.String(768, collation="utf8mb4_bin"), "mysql", "mariadb")
 )
 # Points in time, stored as naive UTC; MySQL keeps microseconds only in DATETIME(6).
 TIMESTAMP = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
@@ -39,7 +45,9 @@ def upgrade() -> None:
         "user",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("email", EMAIL, nullable=False),
+        sa.Column("normalized_email", NORMALIZED_EMAIL, nullable=False),
         sa.Column("hashed_password", sa.String(1024), nullable=False),
+        sa.Column("password_version", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("is_active", sa.Boolean(), nullable=False),
         sa.Column("is_superuser", sa.Boolean(), nullable=False),
         sa.Column("is_verified", sa.Boolean(), nullable=False),
@@ -47,13 +55,14 @@ def upgrade() -> None:
         mysql_charset="utf8mb4",
         mysql_collate="utf8mb4_unicode_ci",
     )
-    op.create_index("ix_user_email", "user", ["email"], unique=True)
+    op.create_index("ix_user_normalized_email", "user", ["normalized_email"], unique=True)
     op.create_table(
         "user_session",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.Column("expires_at", TIMESTAMP, nullable=False),
+        sa.Column("password_version", sa.Integer(), nullable=False, server_default="0"),
         sa.ForeignKeyConstraint(
             ["user_id"], ["user.id"], name="fk_user_session_user_id_user", ondelete="CASCADE"
         ),
@@ -67,5 +76,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_user_session_user_id", table_name="user_session")
     op.drop_table("user_session")
-    op.drop_index("ix_user_email", table_name="user")
+    op.drop_index("ix_user_normalized_email", table_name="user")
     op.drop_table("user")

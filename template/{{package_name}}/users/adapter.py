@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from databases import Database
 
 from ..db import CompiledSelect, is_unique_violation, unique_violation_columns
+from .addresses import canonical_email
 from .exceptions import UserAlreadyExists, UserValueTaken
 from .schemas import UserDB
 from .sessions import user_sessions
@@ -25,7 +26,8 @@ class SQLAlchemyUserDatabase:
             database, sa.select(users).where(users.c.id == sa.bindparam("id"))
         )
         self._select_by_email = CompiledSelect(
-            database, sa.select(users).where(users.c.email == sa.bindparam("email"))
+            database,
+            sa.select(users).where(users.c.normalized_email == sa.bindparam("normalized_email")),
         )
 
     async def get(self, id: uuid.UUID) -> UserDB | None:
@@ -33,18 +35,24 @@ class SQLAlchemyUserDatabase:
         return self._to_user(await self._select_by_id.fetch_one(id=id))
 
     async def get_by_email(self, email: str) -> UserDB | None:
-        """The user with this email, compared without regard to case (the column's collation)."""
+        """The user whose address has the canonical form of ``email`` (see addresses.py)."""
         # Registration refuses NUL characters in emails, so no user has one; and PostgreSQL
         # answers a NUL in a query parameter with an error, which would make a login a 500.
         if "\x00" in email:
             return None
-        return self._to_user(await self._select_by_email.fetch_one(email=email))
+        return self._to_user(
+            await self._select_by_email.fetch_one(normalized_email=canonical_email(email))
+        )
 
     async def create(self, values: dict[str, Any]) -> UserDB:
         """Insert a user and return it; `UserAlreadyExists` if the email is taken, even by a
         registration running at the same moment (the unique index decides), `UserValueTaken`
         if another unique column is."""
-        values = {"id": uuid.uuid4(), **values}
+        values = {
+            "id": uuid.uuid4(),
+            **values,
+            "normalized_email": canonical_email(values["email"]),
+        }
         try:
             await self.database.execute(self.users.insert().values(**values))
         except Exception as error:
@@ -53,7 +61,16 @@ class SQLAlchemyUserDatabase:
         return await self._fetch(values["id"])
 
     async def update(self, user: UserDB, values: dict[str, Any]) -> UserDB:
-        """Write ``values`` (column → value) to the user and return it as now stored."""
+        """Write ``values`` (column → value) to the user and return it as now stored.
+
+        A new password hash counts the password version up in the same statement, which ends
+        every session opened before (see sessions.py).
+        """
+        values = dict(values)
+        if "email" in values:
+            values["normalized_email"] = canonical_email(values["email"])
+        if "hashed_password" in values:
+            values["password_version"] = self.users.c.password_version + 1
         if values:
             query = self.users.update().where(self.users.c.id == user.id).values(**values)
             try:
@@ -64,7 +81,8 @@ class SQLAlchemyUserDatabase:
         return await self._fetch(user.id)
 
     async def replace_password(self, user: UserDB, old_hash: str, new_hash: str) -> bool:
-        """Store ``new_hash`` only if the stored hash is still ``old_hash``; tell whether it was.
+        """Store the hash of a new password only if the stored hash is still ``old_hash``, and
+        end every session opened before (the password version counts up); tell whether it was.
 
         A compare-and-set in one UPDATE: of two writers racing from the same old hash, the
         database lets exactly one match, and the loser sees someone else's new hash. (The
@@ -73,12 +91,22 @@ class SQLAlchemyUserDatabase:
         await self.database.execute(
             self.users.update()
             .where(self.users.c.id == user.id, self.users.c.hashed_password == old_hash)
-            .values(hashed_password=new_hash)
+            .values(hashed_password=new_hash, password_version=self.users.c.password_version + 1)
         )
         stored: str | None = await self.database.fetch_val(
             sa.select(self.users.c.hashed_password).where(self.users.c.id == user.id)
         )
         return stored == new_hash
+
+    async def rehash(self, user: UserDB, old_hash: str, new_hash: str) -> None:
+        """Replace ``old_hash`` by ``new_hash``, a hash of the same password with today's
+        parameters; sessions stay. If the password changed meanwhile, nothing is written: the
+        new password must not be overwritten with a hash of the old one."""
+        await self.database.execute(
+            self.users.update()
+            .where(self.users.c.id == user.id, self.users.c.hashed_password == old_hash)
+            .values(hashed_password=new_hash)
+        )
 
     async def delete(self, user: UserDB) -> None:
         """Delete the user and their sessions."""
@@ -94,7 +122,7 @@ class SQLAlchemyUserDatabase:
         if not is_unique_violation(error):
             return
         columns = unique_violation_columns(error, self.users)
-        if columns and "email" not in columns:
+        if columns and "normalized_email" not in columns:
             raise UserValueTaken(columns[0]) from error
         raise UserAlreadyExists from error
 

@@ -37,7 +37,7 @@ class AccessTokens:
 
     async def issue(self, user: UserDB) -> str:
         """Open a session for ``user`` and return its token."""
-        session_id = await self.sessions.create(user.id, self.lifetime_seconds)
+        session_id = await self.sessions.create(user, self.lifetime_seconds)
         claims = {"sub": str(user.id), "sid": str(session_id)}
         return self.signer.encode(claims, ACCESS_AUDIENCE, self.lifetime_seconds)
 

@@ -14,6 +14,7 @@ from fastapi import Request, Response
 from ..mail import Outbox
 from . import emails
 from .adapter import SQLAlchemyUserDatabase
+from .addresses import canonical_email
 from .exceptions import (
     InvalidPasswordException,
     InvalidResetPasswordToken,
@@ -118,7 +119,7 @@ class UserManager:
         return user
 
     async def get_by_email(self, email: str) -> UserDB:
-        """The user with this email (any case), or `UserNotExists`."""
+        """The user with this email (any case, see addresses.py), or `UserNotExists`."""
         user = await self.user_db.get_by_email(email)
         if user is None:
             raise UserNotExists
@@ -158,7 +159,7 @@ class UserManager:
         if not verified:
             return None
         if new_hash is not None:
-            user = await self.user_db.update(user, {"hashed_password": new_hash})
+            await self.user_db.rehash(user, user.hashed_password, new_hash)
         return user
 
     async def update(
@@ -176,7 +177,7 @@ class UserManager:
             owner = await self.user_db.get_by_email(values["email"])
             if owner is not None and owner.id != user.id:
                 raise UserAlreadyExists
-            if values["email"].lower() != user.email.lower():
+            if canonical_email(values["email"]) != canonical_email(user.email):
                 values["is_verified"] = False
         if "password" in values:
             password = values.pop("password")
@@ -202,16 +203,17 @@ class UserManager:
     async def verify(self, token: str, request: Request | None = None) -> UserDB:
         """Mark the user of a verification ``token`` verified.
 
-        The token names the user and the email it was sent to, so it stops working if the
-        user changes their email. Raises `InvalidVerifyToken` or `UserAlreadyVerified`.
+        The token names the user and the address it was sent to, exactly as written: it stops
+        working once the address changes in any way, so it can only ever verify the address
+        that received it. Raises `InvalidVerifyToken` or `UserAlreadyVerified`.
         """
         try:
             claims = self.tokens.decode(token, VERIFY_AUDIENCE)
-            user_id = uuid.UUID(claims["sub"])
-            user = await self.get_by_email(claims["email"])
+            user = await self.get(uuid.UUID(claims["sub"]))
+            email = claims["email"]
         except (InvalidToken, KeyError, TypeError, ValueError, UserNotExists):
             raise InvalidVerifyToken from None
-        if user.id != user_id:
+        if email != user.email:
             raise InvalidVerifyToken
         if user.is_verified:
             raise UserAlreadyVerified
@@ -224,11 +226,13 @@ class UserManager:
 
         The token carries a fingerprint of the current password hash: once the password
         changes (by this reset or otherwise), the token no longer matches, so it works once.
+        It also names the address it is sent to, and stops working if that changes.
         """
         if not user.is_active:
             raise UserInactive
         claims = {
             "sub": str(user.id),
+            "email": user.email,
             "password_fgpt": self.tokens.fingerprint(user.hashed_password),
         }
         token = self.tokens.encode(
@@ -248,9 +252,12 @@ class UserManager:
             claims = self.tokens.decode(token, RESET_PASSWORD_AUDIENCE)
             user = await self.get(uuid.UUID(claims["sub"]))
             fingerprint = str(claims["password_fgpt"])
+            email = claims["email"]
         except (InvalidToken, KeyError, TypeError, ValueError, UserNotExists):
             raise InvalidResetPasswordToken from None
         if not hmac.compare_digest(fingerprint, self.tokens.fingerprint(user.hashed_password)):
+            raise InvalidResetPasswordToken
+        if email != user.email:
             raise InvalidResetPasswordToken
         if not user.is_active:
             raise InvalidResetPasswordToken

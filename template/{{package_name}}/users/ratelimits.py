@@ -17,6 +17,8 @@ from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
+from .addresses import canonical_email
+
 
 @dataclass(frozen=True)
 class Limit:
@@ -53,9 +55,9 @@ class RateLimits:
     async def hit(self, action: str, limit: Limit, request: Request, email: str) -> None:
         """Count one ``action`` by this client for ``email``; 429 if either count is over."""
         address = request.client.host if request.client else "unknown"
-        # Emails compare without regard to case, so their counts must too. Hashed, so the
-        # store holds no addresses.
-        email_hash = hashlib.sha256(email.strip().casefold().encode()).hexdigest()
+        # Counted per account: the spellings of one account (see addresses.py) share a count,
+        # and any other spelling finds no account. Hashed, so the store holds no addresses.
+        email_hash = hashlib.sha256(canonical_email(email).encode()).hexdigest()
         counts = (
             (limit.per_address, f"address:{address}"),
             (limit.per_email, f"email:{email_hash}"),

@@ -5,6 +5,10 @@ a session row (``sid``): logging out deletes that row, and a password change or 
 all of the user's rows, which revokes every older token at once, bearer or cookie, in every
 process that shares the database. A per-user token version in the JWT would revoke too, but
 only all of a user's tokens at once: logging out on one device would log out every other.
+Each row also keeps the user's password version from when the password was checked: a password
+change counts it up in the same UPDATE that stores the new hash, and a session only resolves
+while the two agree. So a login that checked the old password while a change or reset ran can
+open a session, but never a working one, however the requests interleave.
 Resolving a token stays one indexed lookup: the session's primary key, joined to the user's,
 which is the query that loading the user behind a plain JWT needs anyway.
 """
@@ -32,6 +36,7 @@ class UserSessionTable(Base):
     )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    password_version: Mapped[int] = mapped_column(sa.Integer(), server_default="0")
 
 
 user_sessions = cast(sa.Table, UserSessionTable.__table__)
@@ -48,7 +53,13 @@ class SessionStore:
         self._select_user = CompiledSelect(
             database,
             sa.select(users)
-            .join(user_sessions, user_sessions.c.user_id == users.c.id)
+            .join(
+                user_sessions,
+                sa.and_(
+                    user_sessions.c.user_id == users.c.id,
+                    user_sessions.c.password_version == users.c.password_version,
+                ),
+            )
             .where(
                 user_sessions.c.id == sa.bindparam("session_id"),
                 user_sessions.c.user_id == sa.bindparam("user_id"),
@@ -56,8 +67,9 @@ class SessionStore:
             ),
         )
 
-    async def create(self, user_id: uuid.UUID, lifetime_seconds: int) -> uuid.UUID:
-        """Open a session for ``user_id`` and return its id."""
+    async def create(self, user: UserDB, lifetime_seconds: int) -> uuid.UUID:
+        """Open a session for ``user``, as read when their password was checked; return its id."""
+        user_id = user.id
         now = dt.datetime.now(dt.UTC)
         session_id = uuid.uuid4()
         async with self.database.transaction():
@@ -73,12 +85,13 @@ class SessionStore:
                     user_id=user_id,
                     created_at=now,
                     expires_at=now + dt.timedelta(seconds=lifetime_seconds),
+                    password_version=user.password_version,
                 )
             )
         return session_id
 
     async def get_user(self, session_id: uuid.UUID, user_id: uuid.UUID) -> UserDB | None:
-        """The user of a live session, or None if it ended or expired."""
+        """The user of a live session, or None if it ended, expired, or the password changed."""
         row = await self._select_user.fetch_one(
             session_id=session_id, user_id=user_id, now=dt.datetime.now(dt.UTC)
         )
