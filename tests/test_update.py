@@ -5,8 +5,11 @@ The fast tests render the earlier version from the archive in the wheel (as upda
 does); test_update_apps.py does it with the real earlier usergen, installed from git.
 """
 
+import contextlib
 import re
 import shutil
+import sqlite3
+import uuid
 from pathlib import Path
 
 import pytest
@@ -220,6 +223,54 @@ def test_schema_changes_arrive_as_a_revision_after_the_current_head(old_app: Pat
     run("python", "-m", "alembic", "upgrade", "head", cwd=old_app, env=env)
     run("python", "-m", "alembic", "downgrade", "0004", cwd=old_app, env=env)
     run("python", "-m", "alembic", "upgrade", "head", cwd=old_app, env=env)
+
+
+def sqlite_rows(database: Path, query: str) -> list[tuple[object, ...]]:
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        return connection.execute(query).fetchall()
+
+
+def test_emails_one_account_apart_stop_the_upgrade_with_nothing_changed(old_app: Path) -> None:
+    """SQLite's NOCASE folds ASCII letters only, so 0.1.0 could hold Ä@… and ä@… as two
+    accounts: one address to the canonical form. The upgrade names them and changes nothing;
+    once one is renamed, it fills normalized_email for every row."""
+    database = old_app / "app.db"
+    env = {"DATABASE_URL": f"sqlite:///{database}"}
+    run("python", "-m", "alembic", "upgrade", "head", cwd=old_app, env=env)
+    with contextlib.closing(sqlite3.connect(database)) as connection, connection:
+        connection.executemany(
+            "INSERT INTO user (id, email, hashed_password, is_active, is_superuser, is_verified,"
+            " age) VALUES (?, ?, 'x', 1, 0, 0, 18)",
+            [
+                (uuid.uuid4().hex, email)
+                for email in ("\u00c4nne@example.com", "\u00e4nne@example.com", "Bob@Example.com")
+            ],
+        )
+    usergen("update", cwd=old_app)
+    schema = sqlite_rows(database, "SELECT sql FROM sqlite_master ORDER BY name")
+    rows = sqlite_rows(database, "SELECT * FROM user ORDER BY email")
+
+    refused = run("python", "-m", "alembic", "upgrade", "head", cwd=old_app, env=env, check=False)
+
+    assert refused.returncode != 0
+    assert (
+        "1 email address(es) belong to more than one account once case is ignored: "
+        "\u00e4nne@example.com." in refused.stderr
+    )
+    assert "Nothing was changed." in refused.stderr
+    assert sqlite_rows(database, "SELECT sql FROM sqlite_master ORDER BY name") == schema
+    assert sqlite_rows(database, "SELECT * FROM user ORDER BY email") == rows
+    assert sqlite_rows(database, "SELECT version_num FROM alembic_version") == [("0004",)]
+
+    with contextlib.closing(sqlite3.connect(database)) as connection, connection:
+        connection.execute("UPDATE user SET email = 'anne@example.com' WHERE email LIKE '\u00c4%'")
+    run("python", "-m", "alembic", "upgrade", "head", cwd=old_app, env=env)
+    query = "SELECT email, normalized_email FROM user ORDER BY normalized_email"
+    assert sqlite_rows(database, query) == [
+        ("anne@example.com", "anne@example.com"),
+        ("Bob@Example.com", "bob@example.com"),
+        ("\u00e4nne@example.com", "\u00e4nne@example.com"),
+    ]
 
 
 def git(*args: str, cwd: Path) -> None:
