@@ -143,3 +143,43 @@ def password_hash() -> str:
     from argon2 import PasswordHasher
 
     return PasswordHasher().hash("one password for everyone")
+
+
+# Two accounts that the canonical form keeps apart, but that the collation of email equates:
+# MariaDB's utf8mb4_unicode_ci ignores accents, PostgreSQL's ICU level 2 fullwidth letters.
+ONE_TO_THE_COLLATION = {
+    "mysql": ["ceo@ex\u00e1mple.com", "ceo@example.com"],
+    "postgresql": ["\uff43\uff45\uff4f@example.com", "ceo@example.com"],
+}
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
+def test_downgrade_stops_on_accounts_the_old_unique_index_would_merge(
+    app: Path, backend: str, password_hash: str, tmp_path: Path
+) -> None:
+    server_or_skip(backend)
+    result = usergen("update", cwd=app)
+    upgrade = result.stdout.split("migrations/versions/")[1].split("_")[0]
+    users = [
+        {**row, "email": email}
+        for row, email in zip(
+            make_users(password_hash), ONE_TO_THE_COLLATION[backend], strict=False
+        )
+    ]
+    with database(backend, tmp_path) as url:
+        alembic(app, url, "upgrade", "head")
+        asyncio.run(insert(url, users))
+
+        refused = run(
+            sys.executable, "-m", "alembic", "downgrade", "0004",
+            cwd=app, env={"DATABASE_URL": url}, check=False,
+        )  # fmt: skip
+
+        assert refused.returncode != 0
+        assert "belong to several accounts" in refused.stderr
+        assert "Nothing was changed." in refused.stderr
+        assert f"Rev: {upgrade} (head)" in alembic(app, url, "current", "--verbose")
+        rows, _, indexes = asyncio.run(read(url, []))
+        assert rows == expected(users)
+        assert indexes["ix_user_normalized_email"] is True
+        assert "ix_user_email" not in indexes
