@@ -5,20 +5,25 @@ The fast tests render the earlier version from the archive in the wheel (as upda
 does); test_update_apps.py does it with the real earlier usergen, installed from git.
 """
 
+import asyncio
 import contextlib
 import re
 import shutil
 import sqlite3
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 import yaml
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from usergen import versions
 from usergen.render import CREATE_ONLY, Renderer
 
-from .generated import run, tree_hashes, usergen
+from .generated import new_project, run, tree_hashes, usergen
+from .test_add_field_apps import _async, alembic, database, server_or_skip
 from .user_edits import edit_like_a_user, missing_edits
 
 OLDEST = versions.shipped()[0]
@@ -223,6 +228,56 @@ def test_schema_changes_arrive_as_a_revision_after_the_current_head(old_app: Pat
     run("python", "-m", "alembic", "upgrade", "head", cwd=old_app, env=env)
     run("python", "-m", "alembic", "downgrade", "0004", cwd=old_app, env=env)
     run("python", "-m", "alembic", "upgrade", "head", cwd=old_app, env=env)
+
+
+async def describe_schema(url: str) -> dict[str, object]:
+    """The user tables as the database has them: columns (type, collation, nullability,
+    default), indexes, keys; column order aside."""
+    engine = create_async_engine(_async(url))
+
+    def describe(sync: Any) -> dict[str, object]:
+        inspector = sa.inspect(sync)
+        tables: dict[str, object] = {}
+        for table in ("user", "user_session"):
+            columns = {
+                column["name"]: (
+                    repr(column["type"]),
+                    column["nullable"],
+                    column.get("default"),
+                )
+                for column in inspector.get_columns(table)
+            }
+            indexes = {
+                index["name"]: (tuple(index["column_names"]), bool(index["unique"]))
+                for index in inspector.get_indexes(table)
+            }
+            keys = (
+                inspector.get_pk_constraint(table),
+                sorted(map(repr, inspector.get_foreign_keys(table))),
+                sorted(map(repr, inspector.get_unique_constraints(table))),
+            )
+            tables[table] = (columns, indexes, keys)
+        return tables
+
+    async with engine.connect() as connection:
+        described = await connection.run_sync(describe)
+    await engine.dispose()
+    return described
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql"])
+def test_an_updated_schema_is_the_schema_of_a_new_project(tmp_path: Path, backend: str) -> None:
+    server_or_skip(backend)
+    old = render_at(OLDEST, tmp_path / "old" / "shop")
+    (tmp_path / "new").mkdir()
+    new = new_project(tmp_path / "new")
+    with database(backend, tmp_path) as old_url, database(backend, tmp_path) as new_url:
+        alembic(old, old_url, "upgrade", "head")
+        usergen("update", cwd=old)
+        alembic(old, old_url, "upgrade", "head")
+        alembic(new, new_url, "upgrade", "head")
+
+        assert asyncio.run(describe_schema(old_url)) == asyncio.run(describe_schema(new_url))
 
 
 def sqlite_rows(database: Path, query: str) -> list[tuple[object, ...]]:

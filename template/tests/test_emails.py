@@ -120,6 +120,15 @@ async def test_a_reset_token_stops_working_when_the_address_changes(
     assert await login(client, "new@example.com")
 
 
+@pytest.mark.parametrize("invisible", ["\u200b", "\u00ad", "\ufeff", "\u2060"])
+async def test_registration_refuses_invisible_characters(
+    client: httpx.AsyncClient, invisible: str
+) -> None:
+    response = await client.post("/auth/register", json=user_data(f"ce{invisible}o@example.com"))
+
+    assert response.status_code == 422
+
+
 # What an attacker tried after a 429, with the real password: other spellings of the account
 # (one count with it), look-alikes and invisible characters (no account).
 LOGIN_VARIANTS = [

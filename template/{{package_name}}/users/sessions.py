@@ -5,10 +5,12 @@ a session row (``sid``): logging out deletes that row, and a password change or 
 all of the user's rows, which revokes every older token at once, bearer or cookie, in every
 process that shares the database. A per-user token version in the JWT would revoke too, but
 only all of a user's tokens at once: logging out on one device would log out every other.
+
 Each row also keeps the user's password version from when the password was checked: a password
 change counts it up in the same UPDATE that stores the new hash, and a session only resolves
 while the two agree. So a login that checked the old password while a change or reset ran can
 open a session, but never a working one, however the requests interleave.
+
 Resolving a token stays one indexed lookup: the session's primary key, joined to the user's,
 which is the query that loading the user behind a plain JWT needs anyway.
 """
