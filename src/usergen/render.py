@@ -324,7 +324,8 @@ class Renderer:
         return files, modes
 
     def paths(self, answers: Mapping[str, Any], folder_name: str) -> list[str]:
-        """Every path the project has for ``answers``, without rendering any content."""
+        """The relative paths of every file ``render`` writes for ``answers``, without rendering
+        a single file's content (quick: for checks over the whole project)."""
         context = self.context(answers, folder_name)
         answers_file = str(context["_copier_conf"]["answers_file"])
         excluded = self._exclusions(context)
