@@ -2,6 +2,8 @@
 and what they refuse to touch (the migrations run in test_lifecycle_apps.py)."""
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,6 +51,26 @@ def test_fields_lists_the_added_fields_and_their_options(base: Path) -> None:
         "age       int                required, default 18, index",
         "tier      choices(free,pro)  optional, read-only",
     ]
+
+
+def test_fields_loads_neither_typer_nor_the_renderer(base: Path) -> None:
+    """The listing must answer at once: it is served before the heavy imports (the time is
+    measured by benchmarks/run.py)."""
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print(sorted({'typer', 'jinja2', 'copier', 'usergen.cli'}"
+        " & set(sys.modules)), file=sys.stderr))\n"
+        "sys.argv = ['usergen', 'fields']\n"
+        "from usergen.entry import main\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=base, capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.startswith("nickname ")
+    assert result.stderr.strip() == "[]"
+    assert "List the fields added" in usergen("fields", "--help", cwd=base).stdout
 
 
 def test_fields_of_a_new_project_and_outside_one(tmp_path: Path) -> None:

@@ -371,20 +371,13 @@ DryRunOption = Annotated[
 @app.command("fields")
 def fields_command(path: PathOption = Path(".")) -> None:
     """List the fields added to the user, with their options."""
-    from usergen.lifecycle import list_fields
+    from usergen.listing import list_fields, render_listing
 
     try:
         project, rows = list_fields(path)
     except UsergenError as error:
         raise fail(error) from None
-    if not rows:
-        typer.echo(
-            f"{project.package} has no added fields yet; add one with: usergen add-field NAME TYPE"
-        )
-        return
-    widths = [max(len(row[column]) for row in rows) for column in (0, 1)]
-    for name, type_, options in rows:
-        typer.echo(f"{name:<{widths[0]}}  {type_:<{widths[1]}}  {options}".rstrip())
+    typer.echo(render_listing(project, rows), nl=False)
 
 
 def report_change(result: "ChangeResult", done: str, dry_run: bool) -> None:

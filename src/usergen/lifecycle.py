@@ -1,4 +1,4 @@
-"""`usergen fields`, `remove-field` and `rename-field`: the rest of a field's life.
+"""`usergen remove-field` and `rename-field`: the rest of a field's life (listing.py lists them).
 
 They change the recorded field list the way add-field does (two renders, a 3-way merge into the
 user's files, all or nothing) and write the revision that changes the column.
@@ -32,29 +32,6 @@ class ChangeResult:
     created: list[str] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)  # written with markers
     diff: str = ""
-
-
-def describe(spec: dict[str, Any]) -> tuple[str, str]:
-    """A field's type and its options, as `usergen fields` lists them."""
-    type_ = spec["type"]
-    if type_ == "str":
-        type_ = f"str({spec['max_length']})"
-    elif type_ == "decimal":
-        type_ = f"decimal({spec['precision']},{spec['scale']})"
-    elif type_ == "choices":
-        type_ = f"choices({','.join(spec['choices'])})"
-    options = ["required" if spec["required"] else "optional"]
-    if "default" in spec:
-        options.append(f"default {spec['default']!r}")
-    flags = ("unique", "index", "read_only")
-    options.extend(flag.replace("_", "-") for flag in flags if spec[flag])
-    return type_, ", ".join(options)
-
-
-def list_fields(path: Path) -> tuple[Project, list[tuple[str, str, str]]]:
-    """The added fields of the project at or above ``path``: (name, type, options) each."""
-    project = load(path)
-    return project, [(spec["name"], *describe(spec)) for spec in project.fields]
 
 
 def find(project: Project, name: str, command: str) -> dict[str, Any]:
