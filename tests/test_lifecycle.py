@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .generated import new_project, tree_hashes, usergen
+from .generated import check_code, new_project, tree_hashes, usergen
 
 
 @pytest.fixture(scope="module")
@@ -223,3 +223,23 @@ def test_a_required_field_without_default_needs_template_0_2_0(tmp_path: Path) -
     assert "needs template 0.2.0 or later" in result.stderr
     assert "usergen update" in result.stderr
     assert tree_hashes(project) == before
+
+
+@pytest.mark.slow  # mypy on the project
+def test_rename_and_remove_work_on_a_project_of_the_oldest_version(tmp_path: Path) -> None:
+    """The merge renders the project's own version; the revision comes from this usergen."""
+    from .test_update import OLDEST, render_at
+
+    project = render_at(OLDEST, tmp_path / "shop")
+    usergen("add-field", "nickname", "str", "--unique", cwd=project)
+    usergen("add-field", "age", "int", cwd=project)
+
+    usergen("rename-field", "nickname", "handle", cwd=project)
+    usergen("remove-field", "age", "--yes", cwd=project)
+
+    loaded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert loaded["template_version"] == OLDEST
+    assert [field["name"] for field in loaded["fields"]] == ["handle"]
+    table = (project / "shop/users/table.py").read_text()
+    assert "handle: Mapped[str | None]" in table and "age" not in table
+    check_code(project)
