@@ -305,3 +305,25 @@ def test_ctrl_c_during_the_writes_finishes_them_first(
         "shop/users/table.py",
         "tests/test_user_fields.py",
     }
+
+
+def test_a_required_unique_field_must_be_sent_and_its_migration_guards_existing_users(
+    project: Path,
+) -> None:
+    usergen(
+        "add-field", "username", "str", "--max-length", "40", "--unique", "--required", cwd=project
+    )
+
+    schemas = (project / "shop/users/schemas.py").read_text()
+    create = schemas[schemas.index("class UserCreate") : schemas.index("class UserUpdate")]
+    assert "    username: str = Field(max_length=40, pattern=NO_NUL_CHARACTER)\n" in create
+    table = (project / "shop/users/table.py").read_text()
+    assert "username: Mapped[str] = mapped_column(sa.String(40), unique=True, index=True)" in table
+    migration = (project / "migrations/versions/0003_add_username_to_user.py").read_text()
+    upgrade = migration[migration.index("def upgrade") : migration.index("def downgrade")]
+    assert upgrade.index("no_existing_users()") < upgrade.index("batch.add_column")
+    assert 'sa.Column("username", sa.String(40), nullable=True)' in upgrade
+    assert 'batch.alter_column("username", existing_type=sa.String(40), nullable=False)' in upgrade
+    assert "Nothing was changed." in migration
+    helpers = (project / "tests/helpers.py").read_text()
+    assert '"username": distinct_text(email)[:40],' in helpers

@@ -3,7 +3,8 @@
 The project is rendered twice from the bundled template, with the recorded field list and with
 the new field added; the difference is merged into the user's files (see merge.py), the answers
 file records the new field, and a new Alembic revision adds the column. Everything is computed
-in memory first, then written at once, or not at all.
+in memory first, then written at once, or not at all. remove-field and rename-field
+(lifecycle.py) change the field list through the same `apply_change`.
 """
 
 import difflib
@@ -199,16 +200,16 @@ def add_field(
     )
 
 
-# The first template version whose templates render a required field without a default, and
-# the field lifecycle commands.
-LIFECYCLE_VERSION = "0.2.0"
+# The first template version whose tests and models handle a required field without a default
+# (one the client must send).
+MUST_SEND_VERSION = "0.2.0"
 
 
 def check_version(project: Project, what: str) -> None:
-    """UsageError if the project's template version is older than LIFECYCLE_VERSION."""
-    if versions.parse(project.template_version) < versions.parse(LIFECYCLE_VERSION):
+    """UsageError if the project's template version is older than MUST_SEND_VERSION."""
+    if versions.parse(project.template_version) < versions.parse(MUST_SEND_VERSION):
         raise UsageError(
-            f"{what} needs template {LIFECYCLE_VERSION} or later; this project is at "
+            f"{what} needs template {MUST_SEND_VERSION} or later; this project is at "
             f"{project.template_version}: run `usergen update` first"
         )
 
