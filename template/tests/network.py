@@ -1,8 +1,14 @@
-"""Network helpers: a free port, and a TCP proxy that a test can stop and restart."""
+"""Network helpers: a free port, waiting for a server process, and a TCP proxy that a test can
+stop and restart."""
 
 import socket
+import subprocess
+import time
+from pathlib import Path
 
 import anyio
+import httpx
+import pytest
 from anyio.abc import SocketAttribute, SocketStream, TaskStatus
 
 
@@ -12,6 +18,22 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Return once the app process at ``url`` answers; fail with its log if it stops or takes
+    more than a minute."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the app process stopped:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/openapi.json", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"the app process did not start in 60 s:\n{log.read_text()}")
 
 
 class Proxy:

@@ -8,6 +8,7 @@ set, in Redis, so every process of the app shares the counts.
 """
 
 import hashlib
+import ipaddress
 import math
 import time
 from dataclasses import dataclass
@@ -16,6 +17,20 @@ from fastapi import HTTPException, Request, status
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+
+
+def address_key(host: str) -> str:
+    """The client an address counts for: IPv6 clients by their /64, since one host usually has
+    a whole /64 to pick addresses from; IPv4 (mapped or not) by the address itself."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 @dataclass(frozen=True)
@@ -52,7 +67,7 @@ class RateLimits:
 
     async def hit(self, action: str, limit: Limit, request: Request, email: str) -> None:
         """Count one ``action`` by this client for ``email``; 429 if either count is over."""
-        address = request.client.host if request.client else "unknown"
+        address = address_key(request.client.host) if request.client else "unknown"
         # Emails compare without regard to case, so their counts must too. Hashed, so the
         # store holds no addresses.
         email_hash = hashlib.sha256(email.strip().casefold().encode()).hexdigest()
