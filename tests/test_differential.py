@@ -329,6 +329,8 @@ def generated_app(generate: Callable[..., Path], tmp_path: Path) -> FastAPI:
             login_rate_limit_per_email=unlimited,
             email_rate_limit_per_address=unlimited,
             email_rate_limit_per_email=unlimited,
+            register_rate_limit_per_address=unlimited,
+            password_change_rate_limit_per_address=unlimited,
         )
         app: FastAPI = main_module.create_app(settings)
         return app

@@ -32,11 +32,21 @@ def lower_thread_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
 
 
+class HashingBusy(Exception):
+    """Too many hashes wait already: the request is refused (503) rather than queued."""
+
+
 class PasswordHasher:
     """Hashes new passwords and checks given ones, re-hashing when the parameters change."""
 
     def __init__(
-        self, *, memory_cost_kib: int, time_cost: int, parallelism: int, concurrency: int
+        self,
+        *,
+        memory_cost_kib: int,
+        time_cost: int,
+        parallelism: int,
+        concurrency: int,
+        max_waiting: int,
     ) -> None:
         self.context = CryptContext(
             schemes=["argon2"],
@@ -51,12 +61,23 @@ class PasswordHasher:
             thread_name_prefix="password-hashing",
             initializer=lower_thread_priority,
         )
+        # A flood of registrations must not queue every login behind it for minutes: past
+        # `max_waiting` waiting hashes, `HashingBusy` (the event loop runs one request at a
+        # time, so a plain counter is exact).
+        self._room = concurrency + max_waiting
+        self._in_flight = 0
         # Verified against when the email is unknown, so a wrong email costs as much as a
         # wrong password and response times do not reveal which accounts exist.
         self._dummy_hash = self.context.hash("not the password of any account")
 
     async def _run(self, function: Callable[..., T], *args: str) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._threads, function, *args)
+        if self._in_flight >= self._room:
+            raise HashingBusy
+        self._in_flight += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._threads, function, *args)
+        finally:
+            self._in_flight -= 1
 
     async def hash(self, password: str) -> str:
         """Return a new Argon2id hash of ``password``."""

@@ -60,21 +60,41 @@ def create_storage(redis_url: str | None, key_prefix: str) -> Storage:
 class RateLimits:
     """Counts attempts and refuses those over the limit with 429 and a Retry-After header."""
 
-    def __init__(self, storage: Storage, *, login: Limit, email: Limit) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        login: Limit,
+        email: Limit,
+        register: list[RateLimitItem],
+        password_change: list[RateLimitItem],
+    ) -> None:
         self.limiter = MovingWindowRateLimiter(storage)
         self.login = login
         self.email = email
+        self.register = register
+        self.password_change = password_change
 
     async def hit(self, action: str, limit: Limit, request: Request, email: str) -> None:
         """Count one ``action`` by this client for ``email``; 429 if either count is over."""
-        address = address_key(request.client.host) if request.client else "unknown"
         # Emails compare without regard to case, so their counts must too. Hashed, so the
         # store holds no addresses.
         email_hash = hashlib.sha256(email.strip().casefold().encode()).hexdigest()
-        counts = (
-            (limit.per_address, f"address:{address}"),
+        await self._count(
+            action,
+            (limit.per_address, self._address(request)),
             (limit.per_email, f"email:{email_hash}"),
         )
+
+    async def hit_address(self, action: str, items: list[RateLimitItem], request: Request) -> None:
+        """Count one ``action`` by this client; 429 if the count is over."""
+        await self._count(action, (items, self._address(request)))
+
+    @staticmethod
+    def _address(request: Request) -> str:
+        return f"address:{address_key(request.client.host) if request.client else 'unknown'}"
+
+    async def _count(self, action: str, *counts: tuple[list[RateLimitItem], str]) -> None:
         for items, who in counts:
             for item in items:
                 if not await self.limiter.hit(item, action, who):

@@ -1,6 +1,7 @@
 """Builds the user services from the settings, once, for the app and the command line."""
 
 from databases import Database
+from limits import parse_many
 
 from ..mail import ConsoleSender, EmailSender, FileSender, Outbox, SmtpSender
 from ..settings import Settings
@@ -41,6 +42,7 @@ def build_user_services(settings: Settings, database: Database, outbox: Outbox) 
         time_cost=settings.argon2_time_cost,
         parallelism=settings.argon2_parallelism,
         concurrency=settings.hashing_concurrency,
+        max_waiting=settings.hashing_max_waiting,
     )
     manager = UserManager(
         SQLAlchemyUserDatabase(UserDB, database, users),
@@ -61,6 +63,8 @@ def build_user_services(settings: Settings, database: Database, outbox: Outbox) 
         email=Limit.parse(
             settings.email_rate_limit_per_address, settings.email_rate_limit_per_email
         ),
+        register=parse_many(settings.register_rate_limit_per_address),
+        password_change=parse_many(settings.password_change_rate_limit_per_address),
     )
     return UserServices(
         manager=manager,

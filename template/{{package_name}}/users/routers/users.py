@@ -7,9 +7,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
 from ..auth import Authenticated
 from ..dependencies import (
+    UserServices,
     current_active_user,
     current_session,
     current_superuser,
+    get_services,
     get_user_manager,
 )
 from ..errors import ErrorCode
@@ -19,6 +21,7 @@ from ..schemas import User, UserAdminUpdate, UserDB, UserUpdate
 from .responses import (
     FORBIDDEN,
     NOT_FOUND,
+    TOO_MANY_REQUESTS,
     UNAUTHORIZED,
     OpenAPIResponses,
     bad_request,
@@ -88,15 +91,18 @@ async def me(authenticated: Annotated[Authenticated, Depends(current_session)]) 
     "/me",
     response_model=User,
     name="users:patch_current_user",
-    responses={**UNAUTHORIZED, **UPDATE_ERRORS},
+    responses={**UNAUTHORIZED, **UPDATE_ERRORS, **TOO_MANY_REQUESTS},
 )
 async def update_me(
     request: Request,
     changes: UserUpdate,
     user: Annotated[UserDB, Depends(current_active_user)],
-    manager: Annotated[UserManager, Depends(get_user_manager)],
+    services: Annotated[UserServices, Depends(get_services)],
 ) -> UserDB:
-    return await apply_update(manager, changes, user, request)
+    if changes.password is not None:
+        rate_limits = services.rate_limits
+        await rate_limits.hit_address("password-change", rate_limits.password_change, request)
+    return await apply_update(services.manager, changes, user, request)
 
 
 @router.get(
