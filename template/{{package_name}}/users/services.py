@@ -54,6 +54,7 @@ def build_user_services(settings: Settings, database: Database, outbox: Outbox) 
         verify_token_lifetime_seconds=settings.verify_token_lifetime_seconds,
         reset_password_token_lifetime_seconds=settings.reset_password_token_lifetime_seconds,
         frontend_url=settings.frontend_url,
+        require_current_password=settings.require_current_password,
     )
     rate_limits = RateLimits(
         create_storage(settings.redis_url, settings.rate_limit_key_prefix),

@@ -17,7 +17,7 @@ from ..dependencies import (
 from ..errors import ErrorCode
 from ..exceptions import InvalidPasswordException, UserAlreadyExists, UserNotExists, UserValueTaken
 from ..manager import UserManager
-from ..schemas import User, UserAdminUpdate, UserDB, UserUpdate
+from ..schemas import User, UserAdminUpdate, UserDB, UserSelfUpdate, UserUpdate
 from .responses import (
     FORBIDDEN,
     NOT_FOUND,
@@ -31,17 +31,25 @@ from .responses import (
 
 router = APIRouter()
 
-UPDATE_ERRORS: OpenAPIResponses = bad_request(
+UPDATE_EXAMPLES: dict[ErrorCode, tuple[str, str | dict[str, str]]] = {
+    ErrorCode.UPDATE_USER_EMAIL_ALREADY_EXISTS: (
+        "A user with this email already exists.",
+        ErrorCode.UPDATE_USER_EMAIL_ALREADY_EXISTS,
+    ),
+    ErrorCode.UPDATE_USER_INVALID_PASSWORD: invalid_password(
+        ErrorCode.UPDATE_USER_INVALID_PASSWORD
+    ),
+    ErrorCode.UPDATE_USER_VALUE_ALREADY_EXISTS: value_taken(
+        ErrorCode.UPDATE_USER_VALUE_ALREADY_EXISTS
+    ),
+}
+UPDATE_ERRORS: OpenAPIResponses = bad_request(UPDATE_EXAMPLES)
+UPDATE_ME_ERRORS: OpenAPIResponses = bad_request(
     {
-        ErrorCode.UPDATE_USER_EMAIL_ALREADY_EXISTS: (
-            "A user with this email already exists.",
-            ErrorCode.UPDATE_USER_EMAIL_ALREADY_EXISTS,
-        ),
-        ErrorCode.UPDATE_USER_INVALID_PASSWORD: invalid_password(
-            ErrorCode.UPDATE_USER_INVALID_PASSWORD
-        ),
-        ErrorCode.UPDATE_USER_VALUE_ALREADY_EXISTS: value_taken(
-            ErrorCode.UPDATE_USER_VALUE_ALREADY_EXISTS
+        **UPDATE_EXAMPLES,
+        ErrorCode.UPDATE_USER_BAD_CURRENT_PASSWORD: (
+            "The email or password changes, and current_password is missing or wrong.",
+            ErrorCode.UPDATE_USER_BAD_CURRENT_PASSWORD,
         ),
     }
 )
@@ -91,18 +99,27 @@ async def me(authenticated: Annotated[Authenticated, Depends(current_session)]) 
     "/me",
     response_model=User,
     name="users:patch_current_user",
-    responses={**UNAUTHORIZED, **UPDATE_ERRORS, **TOO_MANY_REQUESTS},
+    responses={**UNAUTHORIZED, **UPDATE_ME_ERRORS, **TOO_MANY_REQUESTS},
 )
 async def update_me(
     request: Request,
-    changes: UserUpdate,
+    changes: UserSelfUpdate,
     user: Annotated[UserDB, Depends(current_active_user)],
     services: Annotated[UserServices, Depends(get_services)],
 ) -> UserDB:
+    manager, rate_limits = services.manager, services.rate_limits
     if changes.password is not None:
-        rate_limits = services.rate_limits
         await rate_limits.hit_address("password-change", rate_limits.password_change, request)
-    return await apply_update(services.manager, changes, user, request)
+    new_email = changes.email is not None and changes.email.lower() != user.email.lower()
+    if manager.require_current_password and (new_email or changes.password is not None):
+        # A wrong current password is a password guess: it counts like a login.
+        await rate_limits.hit("login", rate_limits.login, request, user.email)
+        current = changes.current_password
+        if current is None or not await manager.is_password(user, current):
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST, detail=ErrorCode.UPDATE_USER_BAD_CURRENT_PASSWORD
+            )
+    return await apply_update(manager, changes, user, request)
 
 
 @router.get(
