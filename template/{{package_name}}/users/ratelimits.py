@@ -46,14 +46,21 @@ class Limit:
         return cls(parse_many(per_address), parse_many(per_email))
 
 
-def create_storage(redis_url: str | None, key_prefix: str) -> Storage:
+def create_storage(redis_url: str | None, key_prefix: str, timeout: float) -> Storage:
     """Counts in Redis if ``redis_url`` is set, else in this process's memory.
 
-    Storage errors (Redis unreachable) are raised as `limits.errors.StorageError`, which the
-    app answers with 503: refusing is safer than letting password guesses through uncounted.
+    Storage errors (Redis unreachable, or no answer within ``timeout`` seconds) are raised as
+    `limits.errors.StorageError`, which the app answers with 503: refusing is safer than
+    letting password guesses through uncounted.
     """
     if redis_url:
-        return RedisStorage(f"async+{redis_url}", key_prefix=key_prefix, wrap_exceptions=True)
+        return RedisStorage(
+            f"async+{redis_url}",
+            key_prefix=key_prefix,
+            wrap_exceptions=True,
+            connect_timeout=timeout,
+            stream_timeout=timeout,
+        )
     return MemoryStorage(wrap_exceptions=True)
 
 

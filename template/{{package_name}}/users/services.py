@@ -57,7 +57,9 @@ def build_user_services(settings: Settings, database: Database, outbox: Outbox) 
         require_current_password=settings.require_current_password,
     )
     rate_limits = RateLimits(
-        create_storage(settings.redis_url, settings.rate_limit_key_prefix),
+        create_storage(
+            settings.redis_url, settings.rate_limit_key_prefix, settings.command_timeout_seconds
+        ),
         login=Limit.parse(
             settings.login_rate_limit_per_address, settings.login_rate_limit_per_email
         ),
