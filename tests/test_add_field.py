@@ -65,6 +65,10 @@ BAD_INPUT = {
     "method of the user's": (["display_name", "str"], "it is a method of UserTable"),
     "property of the user's": (["initials", "str"], "it is a property of UserTable"),
     "plain attribute of the user's": (["tagline", "str"], "already has a field 'tagline'"),
+    "attribute of the generated models": (
+        ["current_password", "str"],
+        "already has a field 'current_password'",
+    ),
     "index on text": (["bio", "text", "--index"], "cannot be --unique or --index"),
     "option of another type": (["age", "int", "--max-length", "5"], "applies to str"),
 }

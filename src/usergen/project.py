@@ -98,7 +98,14 @@ def _damaged(path: Path, why: str) -> UsergenError:
 # The classes whose attributes are user fields, by module.
 _USER_CLASSES = {
     "users/table.py": {"SQLAlchemyBaseUserTable", "UserTable"},
-    "users/schemas.py": {"User", "UserCreate", "UserUpdate", "UserAdminUpdate", "UserDB"},
+    "users/schemas.py": {
+        "User",
+        "UserCreate",
+        "UserUpdate",
+        "UserSelfUpdate",
+        "UserAdminUpdate",
+        "UserDB",
+    },
 }
 
 
