@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response, status
 
+from ...strict_json import StrictJSONRoute
 from ..auth import Authenticated, Transport
 from ..dependencies import UserServices, current_session, get_services
 from ..errors import ErrorCode
@@ -26,7 +27,7 @@ class LoginForm:
 def build_auth_router(transport: Transport, *, requires_verification: bool) -> APIRouter:
     """The login and logout routes for ``transport``; with ``requires_verification``, users
     must have verified their email to log in."""
-    router = APIRouter()
+    router = APIRouter(route_class=StrictJSONRoute)
 
     @router.post(
         "/login",

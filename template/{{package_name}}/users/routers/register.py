@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 
+from ...strict_json import StrictJSONRoute
 from ..dependencies import get_user_manager
 from ..errors import ErrorCode
 from ..exceptions import InvalidPasswordException, UserAlreadyExists, UserValueTaken
@@ -11,7 +12,7 @@ from ..manager import UserManager
 from ..schemas import User, UserCreate
 from .responses import bad_request, invalid_password, value_taken
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJSONRoute)
 
 
 @router.post(

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
+from ...strict_json import StrictJSONRoute
 from ..auth import Authenticated
 from ..dependencies import (
     current_active_user,
@@ -26,7 +27,7 @@ from .responses import (
     value_taken,
 )
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJSONRoute)
 
 UPDATE_ERRORS: OpenAPIResponses = bad_request(
     {

@@ -1,0 +1,66 @@
+"""Bodies no client should send: refused with 4xx, never a 500, and never echoed back raw."""
+
+import httpx
+import pytest
+
+from .helpers import PASSWORD, bearer
+
+pytestmark = pytest.mark.anyio
+
+JSON = {"Content-Type": "application/json"}
+
+MALFORMED_BODIES = {
+    "lone surrogate in the password": b'{"email": "a@example.com", "password": "\\ud800'
+    + b"x" * 12
+    + b'"}',
+    "lone surrogate in the email": b'{"email": "a\\udfff@example.com", "password": "%s"}'
+    % PASSWORD.encode(),
+    "surrogate bytes, not UTF-8": b'{"email": "a@example.com", "password": "\xed\xa0\x80'
+    + b"x" * 12
+    + b'"}',
+    "NaN": b'{"email": NaN, "password": "%s"}' % PASSWORD.encode(),
+    "Infinity": b'{"email": "a@example.com", "password": -Infinity}',
+    "a number beyond a float": b'{"email": "a@example.com", "password": 1e999999}',
+    "an integer too long to convert": b'{"email": "a@example.com", "password": '
+    + b"9" * 5000
+    + b"}",
+    "nesting deeper than the parser goes": b"[" * 20000 + b"]" * 20000,
+}
+
+
+@pytest.mark.parametrize("body", MALFORMED_BODIES.values(), ids=MALFORMED_BODIES.keys())
+async def test_malformed_json_is_422(client: httpx.AsyncClient, body: bytes) -> None:
+    response = await client.post("/auth/register", content=body, headers=JSON)
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "json_invalid"
+    assert "\\ud" not in response.text.lower()
+
+
+async def test_a_proper_surrogate_pair_is_a_character(client: httpx.AsyncClient) -> None:
+    body = b'{"email": "emoji@example.com", "password": "\\ud83d\\ude00 %s"}' % PASSWORD.encode()
+    response = await client.post("/auth/register", content=body, headers=JSON)
+
+    assert response.status_code == 201, response.text
+
+
+async def test_lone_surrogate_password_change_is_422(
+    client: httpx.AsyncClient, user: dict[str, str]
+) -> None:
+    body = b'{"password": "\\ud800 a new password"}'
+    response = await client.patch(
+        "/users/me", content=body, headers={**JSON, **bearer(user["token"])}
+    )
+
+    assert response.status_code == 422
+
+
+async def test_login_with_surrogate_bytes_is_bad_credentials(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/auth/jwt/login",
+        content=b"username=a%40example.com&password=%ED%A0%80xxxxxxxx",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "LOGIN_BAD_CREDENTIALS"}
