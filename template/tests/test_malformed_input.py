@@ -1,8 +1,11 @@
 """Bodies no client should send: refused with 4xx, never a 500, and never echoed back raw."""
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
 
+from .conftest import StartApp
 from .helpers import PASSWORD, bearer
 
 pytestmark = pytest.mark.anyio
@@ -64,3 +67,38 @@ async def test_login_with_surrogate_bytes_is_bad_credentials(client: httpx.Async
 
     assert response.status_code == 400
     assert response.json() == {"detail": "LOGIN_BAD_CREDENTIALS"}
+
+
+async def test_body_over_the_limit_is_413(client: httpx.AsyncClient) -> None:
+    padding = "x" * 70_000  # over the default limit, 64 KiB
+    response = await client.post(
+        "/auth/register", json={"email": "big@example.com", "password": PASSWORD, "p": padding}
+    )
+
+    assert response.status_code == 413
+
+
+async def test_streamed_body_over_the_limit_is_413(client: httpx.AsyncClient) -> None:
+    """Without a Content-Length, the body is counted as it arrives, and reading stops at the
+    limit: the 100 chunks a client could send are not all read."""
+    chunks_read = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal chunks_read
+        yield b'{"email": "big@example.com", "password": "'
+        for _ in range(100):
+            chunks_read += 1
+            yield b"x" * 8192
+        yield b'"}'
+
+    response = await client.post("/auth/register", content=body(), headers=JSON)
+
+    assert response.status_code == 413
+    assert chunks_read < 100
+
+
+async def test_body_limit_is_a_setting(start_app: StartApp) -> None:
+    body = {"email": "limit@example.com", "password": PASSWORD, "p": "x" * 2000}
+    async with start_app(max_request_body_bytes=1024) as small, start_app() as default:
+        assert (await small.post("/auth/register", json=body)).status_code == 413
+        assert (await default.post("/auth/register", json=body)).status_code == 201
