@@ -19,6 +19,8 @@ class UserServices:
     manager: UserManager
     access_tokens: AccessTokens
     rate_limits: RateLimits
+    # REQUIRE_VERIFICATION: only users who verified their email may use their token.
+    requires_verification: bool = False
 
 
 # These are `async def` although they do not await: FastAPI runs a plain `def` dependency in a
@@ -44,7 +46,10 @@ async def current_session(
     bearer_token: Annotated[str | None, Depends(bearer_scheme)],
     cookie_token: Annotated[str | None, Depends(cookie_scheme)],
 ) -> Authenticated:
-    """The active user behind the request's token (header first, then cookie), or 401."""
+    """The active user behind the request's token (header first, then cookie), or 401; 403
+    if verification is required and the user has not verified their email (FastAPI Users'
+    answer). Login checks it too, but a session can outlive it: opened before the setting
+    was on, or followed by a change of email."""
     # The services straight from the request, not through `get_services`: every authenticated
     # request comes here, and each dependency FastAPI resolves costs about 25 µs.
     services: UserServices = request.app.state.user_services
@@ -52,6 +57,8 @@ async def current_session(
         if token:
             found = await services.access_tokens.resolve(token)
             if found is not None and found.user.is_active:
+                if services.requires_verification and not found.user.is_verified:
+                    raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="Forbidden")
                 return found
     raise HTTPException(status_code=status.HTTP_401_UNAUTHORIZED, detail="Unauthorized")
 

@@ -66,4 +66,5 @@ def build_user_services(settings: Settings, database: Database, outbox: Outbox) 
         manager=manager,
         access_tokens=AccessTokens(signer, sessions, settings.access_token_lifetime_seconds),
         rate_limits=rate_limits,
+        requires_verification=settings.require_verification,
     )
