@@ -17,6 +17,17 @@ from .tokens import ACCESS_AUDIENCE, InvalidToken, TokenSigner
 
 # FastAPI Users' cookie name, so existing clients and proxies keep working.
 COOKIE_NAME = "fastapiusersauth"
+# The Secure cookie's name. Browsers keep a `__Host-` cookie only if this very host set it over
+# HTTPS, for every path and no other domain, so neither a plain-http page nor a sibling
+# subdomain can plant one (to fix a victim's session) or overwrite it.
+HOST_COOKIE_NAME = "__Host-" + COOKIE_NAME
+# Token responses must not be stored by browsers or proxies (RFC 6749, section 5.1).
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def cookie_name(secure: bool) -> str:
+    """The login cookie's name: with the `__Host-` prefix when it is Secure (it needs HTTPS)."""
+    return HOST_COOKIE_NAME if secure else COOKIE_NAME
 
 
 @dataclass(frozen=True)
@@ -64,7 +75,7 @@ class BearerTransport:
     login_status_code = status.HTTP_200_OK
 
     def login_response(self, token: str) -> Response:
-        return JSONResponse({"access_token": token, "token_type": "bearer"})
+        return JSONResponse({"access_token": token, "token_type": "bearer"}, headers=NO_STORE)
 
     def logout_response(self) -> Response:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -88,13 +99,13 @@ class CookieTransport:
     name = "cookie"
     login_status_code = status.HTTP_204_NO_CONTENT
 
-    def __init__(self, *, max_age: int, secure: bool, cookie_name: str = COOKIE_NAME) -> None:
-        self.cookie_name = cookie_name
+    def __init__(self, *, max_age: int, secure: bool) -> None:
+        self.cookie_name = cookie_name(secure)
         self.max_age = max_age
         self.secure = secure
 
     def login_response(self, token: str) -> Response:
-        response = Response(status_code=status.HTTP_204_NO_CONTENT)
+        response = Response(status_code=status.HTTP_204_NO_CONTENT, headers=NO_STORE)
         response.set_cookie(
             self.cookie_name,
             token,

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyCookie, OAuth2PasswordBearer
 
-from .auth import COOKIE_NAME, AccessTokens, Authenticated
+from .auth import HOST_COOKIE_NAME, AccessTokens, Authenticated
 from .manager import UserManager
 from .ratelimits import RateLimits
 from .schemas import UserDB
@@ -19,6 +19,8 @@ class UserServices:
     manager: UserManager
     access_tokens: AccessTokens
     rate_limits: RateLimits
+    # The login cookie's name, which depends on COOKIE_SECURE (see `auth.cookie_name`).
+    cookie_name: str = HOST_COOKIE_NAME
     # REQUIRE_VERIFICATION: only users who verified their email may use their token.
     requires_verification: bool = False
 
@@ -36,9 +38,10 @@ async def get_user_manager(
     return services.manager
 
 
-# Both schemes are optional on their own: `current_session` accepts either.
+# Both schemes are optional on their own: `current_session` accepts either. The cookie is
+# documented under its name with the default, Secure cookies.
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="auth/jwt/login", auto_error=False)
-cookie_scheme = APIKeyCookie(name=COOKIE_NAME, auto_error=False)
+cookie_scheme = APIKeyCookie(name=HOST_COOKIE_NAME, auto_error=False)
 
 
 async def current_session(
@@ -53,6 +56,8 @@ async def current_session(
     # The services straight from the request, not through `get_services`: every authenticated
     # request comes here, and each dependency FastAPI resolves costs about 25 µs.
     services: UserServices = request.app.state.user_services
+    if services.cookie_name != HOST_COOKIE_NAME:
+        cookie_token = request.cookies.get(services.cookie_name)
     for token in (bearer_token, cookie_token):
         if token:
             found = await services.access_tokens.resolve(token)

@@ -5,7 +5,7 @@ from databases import Database
 from ..mail import ConsoleSender, EmailSender, FileSender, Outbox, SmtpSender
 from ..settings import Settings
 from .adapter import SQLAlchemyUserDatabase
-from .auth import AccessTokens
+from .auth import AccessTokens, cookie_name
 from .dependencies import UserServices
 from .manager import UserManager
 from .passwords import PasswordHasher
@@ -67,4 +67,5 @@ def build_user_services(settings: Settings, database: Database, outbox: Outbox) 
         access_tokens=AccessTokens(signer, sessions, settings.access_token_lifetime_seconds),
         rate_limits=rate_limits,
         requires_verification=settings.require_verification,
+        cookie_name=cookie_name(settings.cookie_secure),
     )
