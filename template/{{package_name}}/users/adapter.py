@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from databases import Database
 
 from ..db import CompiledSelect, is_unique_violation, unique_violation_columns
-from .exceptions import UserAlreadyExists, UserValueTaken
+from .exceptions import UserAlreadyExists, UserNotExists, UserValueTaken
 from .schemas import UserDB
 from .sessions import user_sessions
 
@@ -53,7 +53,8 @@ class SQLAlchemyUserDatabase:
         return await self._fetch(values["id"])
 
     async def update(self, user: UserDB, values: dict[str, Any]) -> UserDB:
-        """Write ``values`` (column → value) to the user and return it as now stored."""
+        """Write ``values`` (column → value) to the user and return it as now stored;
+        `UserNotExists` if the user was deleted meanwhile."""
         if values:
             query = self.users.update().where(self.users.c.id == user.id).values(**values)
             try:
@@ -100,8 +101,8 @@ class SQLAlchemyUserDatabase:
 
     async def _fetch(self, id: uuid.UUID) -> UserDB:
         user = await self.get(id)
-        if user is None:
-            raise LookupError(f"user {id} vanished while being written")
+        if user is None:  # deleted by a request running at the same moment
+            raise UserNotExists
         return user
 
     def _to_user(self, row: dict[str, Any] | None) -> UserDB | None:

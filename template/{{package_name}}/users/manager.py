@@ -158,7 +158,10 @@ class UserManager:
         if not verified:
             return None
         if new_hash is not None:
-            user = await self.user_db.update(user, {"hashed_password": new_hash})
+            try:
+                user = await self.user_db.update(user, {"hashed_password": new_hash})
+            except UserNotExists:  # deleted meanwhile
+                return None
         return user
 
     async def update(
@@ -167,8 +170,10 @@ class UserManager:
         """Apply the fields set in ``changes``.
 
         A new email must be free and is no longer verified; a new password must pass the
-        policy and ends every session of the user. Raises `UserAlreadyExists`, `UserValueTaken`
-        (a unique field's value is in use) or `InvalidPasswordException`.
+        policy and ends every session of the user, and so does deactivation (a reactivated
+        user logs in again). Raises `UserAlreadyExists`, `UserValueTaken` (a unique field's
+        value is in use), `InvalidPasswordException`, or `UserNotExists` if the user was
+        deleted meanwhile.
         """
         update_dict = changes.model_dump(exclude_unset=True)
         values = dict(update_dict)
@@ -183,7 +188,7 @@ class UserManager:
             await self.check_password(password, user)
             values["hashed_password"] = await self.passwords.hash(password)
         updated = await self.user_db.update(user, values)
-        if "hashed_password" in values:
+        if "hashed_password" in values or values.get("is_active") is False:
             await self.sessions.delete_all(user.id)
         await self.on_after_update(updated, update_dict, request)
         return updated
@@ -215,7 +220,10 @@ class UserManager:
             raise InvalidVerifyToken
         if user.is_verified:
             raise UserAlreadyVerified
-        verified = await self.user_db.update(user, {"is_verified": True})
+        try:
+            verified = await self.user_db.update(user, {"is_verified": True})
+        except UserNotExists:  # deleted meanwhile
+            raise InvalidVerifyToken from None
         await self.on_after_verify(verified, request)
         return verified
 
@@ -261,7 +269,10 @@ class UserManager:
         if not await self.user_db.replace_password(user, user.hashed_password, new_hash):
             raise InvalidResetPasswordToken
         await self.sessions.delete_all(user.id)
-        updated = await self.get(user.id)
+        try:
+            updated = await self.get(user.id)
+        except UserNotExists:  # deleted meanwhile
+            raise InvalidResetPasswordToken from None
         await self.on_after_reset_password(updated, request)
         return updated
 

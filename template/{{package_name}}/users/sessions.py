@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from databases import Database
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, CompiledSelect, UTCDateTime
+from ..db import Base, CompiledSelect, UTCDateTime, is_foreign_key_violation
+from .exceptions import UserNotExists
 from .schemas import UserDB
 
 
@@ -57,7 +58,16 @@ class SessionStore:
         )
 
     async def create(self, user_id: uuid.UUID, lifetime_seconds: int) -> uuid.UUID:
-        """Open a session for ``user_id`` and return its id."""
+        """Open a session for ``user_id`` and return its id; `UserNotExists` if the user was
+        deleted meanwhile (where the database checks the reference)."""
+        try:
+            return await self._create(user_id, lifetime_seconds)
+        except Exception as error:
+            if is_foreign_key_violation(error):
+                raise UserNotExists from error
+            raise
+
+    async def _create(self, user_id: uuid.UUID, lifetime_seconds: int) -> uuid.UUID:
         now = dt.datetime.now(dt.UTC)
         session_id = uuid.uuid4()
         async with self.database.transaction():
@@ -89,7 +99,7 @@ class SessionStore:
         await self.database.execute(user_sessions.delete().where(user_sessions.c.id == session_id))
 
     async def delete_all(self, user_id: uuid.UUID) -> None:
-        """End every session of a user (after a password change or reset)."""
+        """End every session of a user (after a password change or reset, or deactivation)."""
         await self.database.execute(
             user_sessions.delete().where(user_sessions.c.user_id == user_id)
         )

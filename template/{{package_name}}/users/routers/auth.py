@@ -8,6 +8,7 @@ from ...strict_json import StrictJSONRoute
 from ..auth import Authenticated, Transport
 from ..dependencies import UserServices, current_session, get_services
 from ..errors import ErrorCode
+from ..exceptions import UserNotExists
 from .responses import TOO_MANY_REQUESTS, UNAUTHORIZED, bad_request
 
 
@@ -68,7 +69,12 @@ def build_auth_router(transport: Transport, *, requires_verification: bool) -> A
             raise HTTPException(
                 status.HTTP_400_BAD_REQUEST, detail=ErrorCode.LOGIN_USER_NOT_VERIFIED
             )
-        token = await services.access_tokens.issue(user)
+        try:
+            token = await services.access_tokens.issue(user)
+        except UserNotExists:  # deleted since the password was checked
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST, detail=ErrorCode.LOGIN_BAD_CREDENTIALS
+            ) from None
         response = transport.login_response(token)
         await manager.on_after_login(user, request, response)
         return response

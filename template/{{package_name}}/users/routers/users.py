@@ -97,7 +97,10 @@ async def update_me(
     user: Annotated[UserDB, Depends(current_active_user)],
     manager: Annotated[UserManager, Depends(get_user_manager)],
 ) -> UserDB:
-    return await apply_update(manager, changes, user, request)
+    try:
+        return await apply_update(manager, changes, user, request)
+    except UserNotExists:  # deleted meanwhile, and their sessions with them
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="Unauthorized") from None
 
 
 @router.get(
@@ -124,7 +127,10 @@ async def update_user(
     user: Annotated[UserDB, Depends(get_user_or_404)],
     manager: Annotated[UserManager, Depends(get_user_manager)],
 ) -> UserDB:
-    return await apply_update(manager, changes, user, request)
+    try:
+        return await apply_update(manager, changes, user, request)
+    except UserNotExists:  # deleted meanwhile
+        raise HTTPException(status.HTTP_404_NOT_FOUND) from None
 
 
 @router.delete(
