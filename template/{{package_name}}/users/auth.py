@@ -56,9 +56,9 @@ class AccessTokens:
         """The user and session of a valid, unrevoked token; None otherwise."""
         try:
             claims = self.signer.decode(token, ACCESS_AUDIENCE)
-            user_id = uuid.UUID(claims["sub"])
-            session_id = uuid.UUID(claims["sid"])
-        except (InvalidToken, KeyError, TypeError, ValueError):
+            user_id = self.signer.uuid_claim(claims, "sub")
+            session_id = self.signer.uuid_claim(claims, "sid")
+        except InvalidToken:
             return None
         user = await self.sessions.get_user(session_id, user_id)
         return None if user is None else Authenticated(user, session_id)
