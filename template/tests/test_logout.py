@@ -59,6 +59,42 @@ async def test_login_responses_are_not_stored(client: httpx.AsyncClient, transpo
     assert response.headers["Cache-Control"] == "no-store"
 
 
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}, 403),
+        ({"Origin": "https://evil.example"}, 403),
+        ({"Origin": "null"}, 403),
+        ({"Sec-Fetch-Site": "same-origin", "Origin": "https://testserver"}, 204),
+        ({"Sec-Fetch-Site": "same-site", "Origin": "https://app.testserver"}, 204),
+        ({"Origin": "https://testserver"}, 204),
+        ({}, 204),
+    ],
+)
+async def test_cookie_login_from_another_site_is_refused(
+    client: httpx.AsyncClient, headers: dict[str, str], status: int
+) -> None:
+    """Login CSRF: another site's form must not log the visitor in to an account it chose."""
+    await register(client, "alice@example.com")
+    credentials = {"username": "alice@example.com", "password": PASSWORD}
+
+    response = await client.post("/auth/cookie/login", data=credentials, headers=headers)
+
+    assert response.status_code == status
+    assert ("set-cookie" in response.headers) == (status == 204)
+
+
+async def test_bearer_login_from_another_site_works(client: httpx.AsyncClient) -> None:
+    await register(client, "alice@example.com")
+    response = await client.post(
+        "/auth/jwt/login",
+        data={"username": "alice@example.com", "password": PASSWORD},
+        headers={"Sec-Fetch-Site": "cross-site", "Origin": "https://spa.example"},
+    )
+
+    assert response.status_code == 200
+
+
 async def test_cookie_authenticates_requests(client: httpx.AsyncClient) -> None:
     await register(client, "alice@example.com")
     await client.post(

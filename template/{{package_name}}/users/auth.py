@@ -7,8 +7,9 @@ JWT back to its user in one query. Both transports carry the same token.
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-from fastapi import Response, status
+from fastapi import Request, Response, status
 from fastapi.responses import JSONResponse
 
 from .schemas import UserDB
@@ -68,11 +69,26 @@ class AccessTokens:
         await self.sessions.delete(session_id)
 
 
+def is_cross_site(request: Request) -> bool:
+    """Whether a browser sent ``request`` from a page of another site: its Fetch Metadata says
+    so, or, from a browser without it, its Origin names another host. Clients that are not
+    browsers send neither, and cannot be tricked into a request anyway."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site == "cross-site"
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    return origin == "null" or urlsplit(origin).netloc != request.headers.get("host")
+
+
 class BearerTransport:
     """The token in the JSON body at login, then in an ``Authorization: Bearer`` header."""
 
     name = "jwt"
     login_status_code = status.HTTP_200_OK
+    # Another site's page cannot read the token a login returns, so it gains nothing.
+    same_site_login_only = False
 
     def login_response(self, token: str) -> Response:
         return JSONResponse({"access_token": token, "token_type": "bearer"}, headers=NO_STORE)
@@ -98,6 +114,9 @@ class CookieTransport:
 
     name = "cookie"
     login_status_code = status.HTTP_204_NO_CONTENT
+    # A form on another site's page could log the visitor in to the attacker's account (login
+    # CSRF), and what they then enter lands there; a cross-site login is refused.
+    same_site_login_only = True
 
     def __init__(self, *, max_age: int, secure: bool) -> None:
         self.cookie_name = cookie_name(secure)

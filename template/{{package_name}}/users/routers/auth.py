@@ -5,11 +5,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response, status
 
 from ...strict_json import StrictJSONRoute
-from ..auth import Authenticated, Transport
+from ..auth import Authenticated, Transport, is_cross_site
 from ..dependencies import UserServices, current_session, get_services
 from ..errors import ErrorCode
 from ..exceptions import UserNotExists
-from .responses import TOO_MANY_REQUESTS, UNAUTHORIZED, bad_request
+from .responses import TOO_MANY_REQUESTS, UNAUTHORIZED, OpenAPIResponses, bad_request
+
+CROSS_SITE_LOGIN: OpenAPIResponses = {
+    status.HTTP_403_FORBIDDEN: {"description": "A browser sent the login from another site."}
+}
 
 
 class LoginForm:
@@ -50,6 +54,7 @@ def build_auth_router(transport: Transport, *, requires_verification: bool) -> A
                 }
             ),
             **TOO_MANY_REQUESTS,
+            **(CROSS_SITE_LOGIN if transport.same_site_login_only else {}),
         },
     )
     async def login(
@@ -57,6 +62,8 @@ def build_auth_router(transport: Transport, *, requires_verification: bool) -> A
         credentials: Annotated[LoginForm, Depends()],
         services: Annotated[UserServices, Depends(get_services)],
     ) -> Response:
+        if transport.same_site_login_only and is_cross_site(request):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Forbidden")
         # Both transports count as one: a client cannot double its guesses by switching.
         await services.rate_limits.hit(
             "login", services.rate_limits.login, request, credentials.username
