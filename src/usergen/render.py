@@ -293,18 +293,28 @@ class Renderer:
         answers, or that import another template. Paths in ``skip`` are left out.
         """
         context = self.context(answers, folder_name)
+        answers_file = str(context["_copier_conf"]["answers_file"])
         mentions = self._mentions(changed) if changed is not None else None
+        excluded = self._exclusions(context)
         files: dict[str, bytes] = {}
         modes: dict[str, int] = {}
-        for source, target, is_template in self._targets(context, skip):
+        for source in self._sources():
+            relpath = source.relative_to(self.source)
+            is_template = source.name.endswith(self.suffix) and bool(self.suffix)
+            if not is_template and source.with_name(source.name + self.suffix).exists():
+                continue  # a templated sibling renders this path
             if mentions is not None:
                 if not is_template:
                     continue  # copied as it is, so the same for any answers
                 text = source.read_text(encoding="utf-8")
-                relpath = source.relative_to(self.source).as_posix()
-                relevant = mentions.search(relpath) or mentions.search(text)
+                relevant = mentions.search(relpath.as_posix()) or mentions.search(text)
                 if not relevant and not _INCLUDES.search(text):
                     continue
+            target = self._render_path(relpath, is_template, context, answers_file)
+            if target is None or excluded(target):
+                continue
+            if target in skip:
+                continue
             if is_template:
                 name = source.relative_to(self.root).as_posix()
                 files[target] = self.env.get_template(name).render(**context).encode()
@@ -313,28 +323,20 @@ class Renderer:
             modes[target] = stat.S_IMODE(source.stat().st_mode)
         return files, modes
 
-    def targets(
-        self, answers: Mapping[str, Any], folder_name: str, *, skip: Collection[str] = ()
-    ) -> list[str]:
-        """The paths that rendering ``answers`` writes, without rendering any content."""
+    def paths(self, answers: Mapping[str, Any], folder_name: str) -> list[str]:
+        """The relative paths of every file ``render`` writes for ``answers``, without rendering
+        a single file's content (quick: for checks over the whole project)."""
         context = self.context(answers, folder_name)
-        return [target for _, target, _ in self._targets(context, skip)]
-
-    def _targets(
-        self, context: Mapping[str, Any], skip: Collection[str]
-    ) -> Iterator[tuple[Path, str, bool]]:
-        """Each source file with the path it renders to, and whether it is a template."""
         answers_file = str(context["_copier_conf"]["answers_file"])
         excluded = self._exclusions(context)
+        found = set()
         for source in self._sources():
             relpath = source.relative_to(self.source)
             is_template = source.name.endswith(self.suffix) and bool(self.suffix)
-            if not is_template and source.with_name(source.name + self.suffix).exists():
-                continue  # a templated sibling renders this path
             target = self._render_path(relpath, is_template, context, answers_file)
-            if target is None or excluded(target) or target in skip:
-                continue
-            yield source, target, is_template
+            if target is not None and not excluded(target):
+                found.add(target)
+        return sorted(found)
 
     def precompile(self) -> None:
         """Compile the templates into the bytecode cache now, so the next command (add-field,

@@ -5,14 +5,18 @@ form (``postgresql://…``) are given their async driver here, driver errors are
 and the other modules only speak SQLAlchemy Core.
 """
 
+import asyncio
 import datetime as dt
 import json
 import re
 import sqlite3
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from databases import Database
+from databases.core import Connection
+from databases.interfaces import Record
 from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import make_url
@@ -25,6 +29,12 @@ _BACKEND_ALIASES = {"postgres": "postgresql", "mariadb": "mysql"}
 
 # Seconds to wait for a connection before answering 503 instead of hanging.
 CONNECT_TIMEOUT = 5
+# Seconds a query may take on a database server before the request gives up with 503 (the
+# COMMAND_TIMEOUT_SECONDS setting).
+COMMAND_TIMEOUT = 10
+
+T = TypeVar("T")
+Query = sa.ClauseElement | str
 
 
 class Base(DeclarativeBase):
@@ -104,8 +114,60 @@ async def keep_session_state(connection: Any) -> None:
     """
 
 
-def create_database(url: str, pool_size: int = 20) -> Database:
-    """Build the `databases` connection pool for ``url`` with a bounded connect time."""
+class BoundedDatabase(Database):
+    """A `databases.Database` whose queries give up after ``query_timeout`` seconds.
+
+    The drivers bound the connect only: a server that accepts the connection and then stops
+    answering would hold the request, and its pool connection, for as long as that lasts.
+    A query past its time raises TimeoutError (answered 503), and its connection is closed
+    rather than returned to the pool with half an answer unread. (asyncpg bounds its own
+    queries too, and cancels them on the server.)
+    """
+
+    def __init__(self, url: str, *, query_timeout: float, **options: Any) -> None:
+        super().__init__(url, **options)
+        self.query_timeout = query_timeout
+
+    async def bounded(self, connection: Connection, call: Awaitable[T]) -> T:
+        """Await ``call``, a query on ``connection``, for at most ``query_timeout``."""
+        try:
+            async with asyncio.timeout(self.query_timeout):
+                return await call
+        except TimeoutError:
+            driver = connection.raw_connection
+            # Drop the socket at once: asyncpg's terminate(), aiomysql's close().
+            close = getattr(driver, "terminate", None) or driver.close
+            close()
+            raise
+
+    async def fetch_all(self, query: Query, values: dict[str, Any] | None = None) -> list[Record]:
+        async with self.connection() as connection:
+            return await self.bounded(connection, connection.fetch_all(query, values))
+
+    async def fetch_one(self, query: Query, values: dict[str, Any] | None = None) -> Record | None:
+        async with self.connection() as connection:
+            return await self.bounded(connection, connection.fetch_one(query, values))
+
+    async def fetch_val(
+        self, query: Query, values: dict[str, Any] | None = None, column: Any = 0
+    ) -> Any:
+        async with self.connection() as connection:
+            return await self.bounded(connection, connection.fetch_val(query, values, column))
+
+    async def execute(self, query: Query, values: dict[str, Any] | None = None) -> Any:
+        async with self.connection() as connection:
+            return await self.bounded(connection, connection.execute(query, values))
+
+    async def execute_many(self, query: Query, values: list[dict[str, Any]]) -> None:
+        async with self.connection() as connection:
+            await self.bounded(connection, connection.execute_many(query, values))
+
+
+def create_database(
+    url: str, pool_size: int = 20, command_timeout: float = COMMAND_TIMEOUT
+) -> Database:
+    """Build the `databases` connection pool for ``url``, with bounded connect and query times
+    on a database server."""
     normalized = async_url(url)
     backend = make_url(normalized).get_backend_name()
     options: dict[str, Any]
@@ -114,15 +176,17 @@ def create_database(url: str, pool_size: int = 20) -> Database:
             "min_size": 1,
             "max_size": pool_size,
             "timeout": CONNECT_TIMEOUT,
+            "command_timeout": command_timeout,
             "init": _decode_json,
             "reset": keep_session_state,
         }
     elif backend == "mysql":
         options = {"minsize": 1, "maxsize": pool_size, "connect_timeout": CONNECT_TIMEOUT}
     else:
-        # SQLite waits this long for a lock held by another writer before failing.
-        options = {"timeout": CONNECT_TIMEOUT}
-    return Database(normalized, **options)
+        # SQLite waits this long for a lock held by another writer before failing. A file on
+        # this machine does not stop answering, so its queries need no bound of their own.
+        return Database(normalized, timeout=CONNECT_TIMEOUT)
+    return BoundedDatabase(normalized, query_timeout=command_timeout, **options)
 
 
 def result_processor(type_: sa.types.TypeEngine[Any], dialect: Dialect) -> Any:
@@ -173,22 +237,27 @@ class CompiledSelect:
         ]
         # The connection of the current task (or of its transaction), as `databases` uses it.
         async with self.database.connection() as connection:
-            driver = connection.raw_connection
-            if self.backend == "postgresql":
-                row = await driver.fetchrow(self.sql, *args)
-            elif self.backend == "mysql":
-                async with driver.cursor() as cursor:
-                    await cursor.execute(self.sql, args)
-                    row = await cursor.fetchone()
+            if isinstance(self.database, BoundedDatabase):
+                row = await self.database.bounded(connection, self._fetch(connection, args))
             else:
-                async with driver.execute(self.sql, args) as cursor:
-                    row = await cursor.fetchone()
+                row = await self._fetch(connection, args)
         if row is None:
             return None
         return {
             key: value if process is None else process(value)
             for (key, process), value in zip(self._columns, row, strict=True)
         }
+
+    async def _fetch(self, connection: Connection, args: list[Any]) -> Any:
+        driver = connection.raw_connection
+        if self.backend == "postgresql":
+            return await driver.fetchrow(self.sql, *args)
+        if self.backend == "mysql":
+            async with driver.cursor() as cursor:
+                await cursor.execute(self.sql, args)
+                return await cursor.fetchone()
+        async with driver.execute(self.sql, args) as cursor:
+            return await cursor.fetchone()
 
 
 async def _decode_json(connection: Any) -> None:
@@ -284,7 +353,13 @@ def unavailable_error_types() -> tuple[type[Exception], ...]:
     try:
         import asyncpg
 
-        types += [asyncpg.PostgresConnectionError, asyncpg.InterfaceError]
+        # OperatorInterventionError: the server is shutting down or starting (57P01-57P03),
+        # as during a restart.
+        types += [
+            asyncpg.PostgresConnectionError,
+            asyncpg.InterfaceError,
+            asyncpg.exceptions.OperatorInterventionError,
+        ]
     except ImportError:
         pass
     try:
