@@ -102,3 +102,19 @@ async def test_body_limit_is_a_setting(start_app: StartApp) -> None:
     async with start_app(max_request_body_bytes=1024) as small, start_app() as default:
         assert (await small.post("/auth/register", json=body)).status_code == 413
         assert (await default.post("/auth/register", json=body)).status_code == 201
+
+
+async def test_headers_over_the_limit_are_431(client: httpx.AsyncClient) -> None:
+    big = {"X-Padding": "x" * 17_000}  # over the default limit, 16 KiB
+
+    response = await client.get("/users/me", headers=big)
+
+    assert response.status_code == 431
+    assert (await client.get("/users/me", headers={"X-Padding": "x" * 8_000})).status_code == 401
+
+
+async def test_header_limit_is_a_setting(start_app: StartApp) -> None:
+    async with start_app(max_request_header_bytes=2048) as client:
+        response = await client.get("/users/me", headers={"Cookie": "a=" + "x" * 3000})
+
+    assert response.status_code == 431
