@@ -1,12 +1,13 @@
 """Bodies no client should send: refused with 4xx, never a 500, and never echoed back raw."""
 
+import json
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from .conftest import StartApp
-from .helpers import PASSWORD, bearer
+from .helpers import PASSWORD, bearer, user_data
 
 pytestmark = pytest.mark.anyio
 
@@ -41,7 +42,9 @@ async def test_malformed_json_is_422(client: httpx.AsyncClient, body: bytes) -> 
 
 
 async def test_a_proper_surrogate_pair_is_a_character(client: httpx.AsyncClient) -> None:
-    body = b'{"email": "emoji@example.com", "password": "\\ud83d\\ude00 %s"}' % PASSWORD.encode()
+    # json.dumps escapes the emoji as a UTF-16 surrogate pair.
+    body = json.dumps(user_data("emoji@example.com", "\U0001f600 " + PASSWORD))
+    assert "\\ud83d\\ude00" in body
     response = await client.post("/auth/register", content=body, headers=JSON)
 
     assert response.status_code == 201, response.text
@@ -98,7 +101,7 @@ async def test_streamed_body_over_the_limit_is_413(client: httpx.AsyncClient) ->
 
 
 async def test_body_limit_is_a_setting(start_app: StartApp) -> None:
-    body = {"email": "limit@example.com", "password": PASSWORD, "p": "x" * 2000}
+    body = user_data("limit@example.com", p="x" * 2000)
     async with start_app(max_request_body_bytes=1024) as small, start_app() as default:
         assert (await small.post("/auth/register", json=body)).status_code == 413
         assert (await default.post("/auth/register", json=body)).status_code == 201

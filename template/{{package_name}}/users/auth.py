@@ -13,7 +13,7 @@ from fastapi import Request, Response, status
 from fastapi.responses import JSONResponse
 
 from .schemas import UserDB
-from .sessions import SessionStore
+from .sessions import USER_AGENT_MAX_LENGTH, Client, SessionStore
 from .tokens import ACCESS_AUDIENCE, InvalidToken, TokenSigner
 
 # FastAPI Users' cookie name, so existing clients and proxies keep working.
@@ -47,9 +47,11 @@ class AccessTokens:
         self.sessions = sessions
         self.lifetime_seconds = lifetime_seconds
 
-    async def issue(self, user: UserDB) -> str:
-        """Open a session for ``user`` and return its token."""
-        session_id = await self.sessions.create(user.id, self.lifetime_seconds)
+    async def issue(self, user: UserDB, request: Request | None = None) -> str:
+        """Open a session for ``user`` (from the client of ``request``) and return its token."""
+        session_id = await self.sessions.create(
+            user.id, self.lifetime_seconds, client_of(request) if request else None
+        )
         claims = {"sub": str(user.id), "sid": str(session_id)}
         return self.signer.encode(claims, ACCESS_AUDIENCE, self.lifetime_seconds)
 
@@ -80,6 +82,15 @@ def is_cross_site(request: Request) -> bool:
     if origin is None:
         return False
     return origin == "null" or urlsplit(origin).netloc != request.headers.get("host")
+
+
+def client_of(request: Request) -> Client:
+    """The user agent and address a session shows its user, to tell their devices apart."""
+    user_agent = request.headers.get("user-agent")
+    return Client(
+        user_agent=user_agent[:USER_AGENT_MAX_LENGTH] if user_agent else None,
+        ip_address=request.client.host if request.client else None,
+    )
 
 
 class BearerTransport:

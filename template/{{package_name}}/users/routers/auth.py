@@ -77,7 +77,7 @@ def build_auth_router(transport: Transport, *, requires_verification: bool) -> A
                 status.HTTP_400_BAD_REQUEST, detail=ErrorCode.LOGIN_USER_NOT_VERIFIED
             )
         try:
-            token = await services.access_tokens.issue(user)
+            token = await services.access_tokens.issue(user, request)
         except UserNotExists:  # deleted since the password was checked
             raise HTTPException(
                 status.HTTP_400_BAD_REQUEST, detail=ErrorCode.LOGIN_BAD_CREDENTIALS
