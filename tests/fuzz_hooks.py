@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 BASE_URL = os.environ["FUZZ_BASE_URL"]
 DATABASE = os.environ["FUZZ_DATABASE"]
 PASSWORD = "fuzzing password 1"
-COOKIE = "fastapiusersauth"
+COOKIE = "__Host-fastapiusersauth"  # the app's Secure cookie
 
 
 def accepted_email(value: str) -> bool:

@@ -137,3 +137,47 @@ def wait_until_up(base: str, server: subprocess.Popen[str]) -> None:
         except httpx.TransportError:
             time.sleep(0.2)
     raise AssertionError("server did not start within 30 s")
+
+
+HEALTH_ROUTE = """
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+"""
+
+CAPITALIZED = """
+    @field_validator("nickname")
+    @classmethod
+    def capitalized(cls, value: str | None) -> str | None:
+        if value is not None and not value[:1].isupper():
+            raise ValueError("start with a capital letter")
+        return value
+"""
+
+
+@pytest.mark.slow
+def test_generated_tests_survive_normal_customizing(generate: object) -> None:
+    """A route of the user's own and a stricter field validator: the generated tests keep
+    passing once the sample values in tests/helpers.py suit the validator (the one place the
+    tests take them from)."""
+    project: Path = generate("custom")  # type: ignore[operator]
+    run([sys.executable, "-m", "usergen", "add-field", "nickname", "str", "--max-length", "20",
+         "--required", "--default", "Ann"], cwd=project)  # fmt: skip
+    main = project / "custom" / "main.py"
+    anchor = "    add_exception_handlers(app)\n"
+    main.write_text(main.read_text().replace("\n" + anchor, HEALTH_ROUTE + anchor))
+    schemas = project / "custom" / "users" / "schemas.py"
+    text = schemas.read_text()
+    for model in ("class UserCreate(BaseModel):", "class UserUpdate(BaseModel):"):
+        body_end = text.index("\n\n\nclass ", text.index(model))
+        text = text[:body_end] + "\n" + CAPITALIZED.rstrip("\n") + text[body_end:]
+    schemas.write_text(text)
+    helpers = project / "tests" / "helpers.py"
+    helpers.write_text(helpers.read_text().replace('("aaaaa", "bbbbb")', '("Aaaaa", "Bbbbb")'))
+    assert '"/health"' in main.read_text() and "Aaaaa" in helpers.read_text()
+
+    result = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project)
+
+    assert count_tests(result.stdout) >= 30
+    assert " failed" not in result.stdout

@@ -290,6 +290,24 @@ def is_unique_violation(error: BaseException) -> bool:
     return False
 
 
+# PostgreSQL and MySQL report a row referring to a missing one with these codes.
+_PG_FOREIGN_KEY_VIOLATION = "23503"
+_MYSQL_NO_REFERENCED_ROW = 1452
+
+
+def is_foreign_key_violation(error: BaseException) -> bool:
+    """Tell whether a driver error means a write referred to a row that does not exist (SQLite
+    does not check foreign keys unless told to, so it never reports one)."""
+    module = type(error).__module__
+    if module.startswith("asyncpg"):
+        return getattr(error, "sqlstate", None) == _PG_FOREIGN_KEY_VIOLATION
+    if module.startswith("pymysql"):
+        return type(error).__name__ == "IntegrityError" and error.args[:1] == (
+            _MYSQL_NO_REFERENCED_ROW,
+        )
+    return False
+
+
 # How SQLite and MySQL name what refused a duplicate ("UNIQUE constraint failed: user.email",
 # "Duplicate entry 'x' for key 'ix_user_email'", MySQL 8: "... for key 'user.ix_user_email'").
 _SQLITE_UNIQUE_COLUMNS = re.compile(r"UNIQUE constraint failed: (.+)$")

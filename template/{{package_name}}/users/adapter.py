@@ -8,7 +8,7 @@ from databases import Database
 
 from ..db import CompiledSelect, is_unique_violation, unique_violation_columns
 from .addresses import canonical_email
-from .exceptions import UserAlreadyExists, UserValueTaken
+from .exceptions import UserAlreadyExists, UserNotExists, UserValueTaken
 from .schemas import UserDB
 from .sessions import user_sessions
 
@@ -61,7 +61,8 @@ class SQLAlchemyUserDatabase:
         return await self._fetch(values["id"])
 
     async def update(self, user: UserDB, values: dict[str, Any]) -> UserDB:
-        """Write ``values`` (column → value) to the user and return it as now stored.
+        """Write ``values`` (column → value) to the user and return it as now stored;
+        `UserNotExists` if the user was deleted meanwhile.
 
         A new password hash counts the password version up in the same statement, which ends
         every session opened before (see sessions.py).
@@ -128,8 +129,8 @@ class SQLAlchemyUserDatabase:
 
     async def _fetch(self, id: uuid.UUID) -> UserDB:
         user = await self.get(id)
-        if user is None:
-            raise LookupError(f"user {id} vanished while being written")
+        if user is None:  # deleted by a request running at the same moment
+            raise UserNotExists
         return user
 
     def _to_user(self, row: dict[str, Any] | None) -> UserDB | None:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyCookie, OAuth2PasswordBearer
 
-from .auth import COOKIE_NAME, AccessTokens, Authenticated
+from .auth import HOST_COOKIE_NAME, AccessTokens, Authenticated
 from .exceptions import UserNotExists
 from .manager import UserManager
 from .ratelimits import RateLimits
@@ -21,6 +21,10 @@ class UserServices:
     manager: UserManager
     access_tokens: AccessTokens
     rate_limits: RateLimits
+    # The login cookie's name, which depends on COOKIE_SECURE (see `auth.cookie_name`).
+    cookie_name: str = HOST_COOKIE_NAME
+    # REQUIRE_VERIFICATION: only users who verified their email may use their token.
+    requires_verification: bool = False
 
 
 # These are `async def` although they do not await: FastAPI runs a plain `def` dependency in a
@@ -36,9 +40,10 @@ async def get_user_manager(
     return services.manager
 
 
-# Both schemes are optional on their own: `current_session` accepts either.
+# Both schemes are optional on their own: `current_session` accepts either. The cookie is
+# documented under its name with the default, Secure cookies.
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="auth/jwt/login", auto_error=False)
-cookie_scheme = APIKeyCookie(name=COOKIE_NAME, auto_error=False)
+cookie_scheme = APIKeyCookie(name=HOST_COOKIE_NAME, auto_error=False)
 
 
 async def current_session(
@@ -46,14 +51,21 @@ async def current_session(
     bearer_token: Annotated[str | None, Depends(bearer_scheme)],
     cookie_token: Annotated[str | None, Depends(cookie_scheme)],
 ) -> Authenticated:
-    """The active user behind the request's token (header first, then cookie), or 401."""
+    """The active user behind the request's token (header first, then cookie), or 401; 403
+    if verification is required and the user has not verified their email (FastAPI Users'
+    answer). Login checks it too, but a session can outlive it: opened before the setting
+    was on, or followed by a change of email."""
     # The services straight from the request, not through `get_services`: every authenticated
     # request comes here, and each dependency FastAPI resolves costs about 25 µs.
     services: UserServices = request.app.state.user_services
+    if services.cookie_name != HOST_COOKIE_NAME:
+        cookie_token = request.cookies.get(services.cookie_name)
     for token in (bearer_token, cookie_token):
         if token:
             found = await services.access_tokens.resolve(token)
             if found is not None and found.user.is_active:
+                if services.requires_verification and not found.user.is_verified:
+                    raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="Forbidden")
                 return found
     raise HTTPException(status_code=status.HTTP_401_UNAUTHORIZED, detail="Unauthorized")
 

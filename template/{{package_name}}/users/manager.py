@@ -170,8 +170,10 @@ class UserManager:
         """Apply the fields set in ``changes``.
 
         A new email must be free and is no longer verified; a new password must pass the
-        policy and ends every session of the user. Raises `UserAlreadyExists`, `UserValueTaken`
-        (a unique field's value is in use) or `InvalidPasswordException`.
+        policy and ends every session of the user, and so does deactivation (a reactivated
+        user logs in again). Raises `UserAlreadyExists`, `UserValueTaken` (a unique field's
+        value is in use), `InvalidPasswordException`, or `UserNotExists` if the user was
+        deleted meanwhile.
         """
         # The current password (PATCH /users/me) is the route's to check, never a column.
         update_dict = changes.model_dump(exclude_unset=True, exclude={"current_password"})
@@ -189,8 +191,9 @@ class UserManager:
             await self.check_password(password, user)
             values["hashed_password"] = await self.passwords.hash(password)
         updated = await self.user_db.update(user, values)
-        if "hashed_password" in values:
+        if "hashed_password" in values or values.get("is_active") is False:
             await self.sessions.delete_all(user.id)
+        if "hashed_password" in values:
             self.outbox.send_soon(updated.email, *emails.password_changed())
         if email_changed:
             # To the old address: if someone else made the change, its owner learns of it.
@@ -233,7 +236,10 @@ class UserManager:
             raise InvalidVerifyToken
         if user.is_verified:
             raise UserAlreadyVerified
-        verified = await self.user_db.update(user, {"is_verified": True})
+        try:
+            verified = await self.user_db.update(user, {"is_verified": True})
+        except UserNotExists:  # deleted meanwhile
+            raise InvalidVerifyToken from None
         await self.on_after_verify(verified, request)
         return verified
 
@@ -284,7 +290,10 @@ class UserManager:
         if not await self.user_db.replace_password(user, user.hashed_password, new_hash):
             raise InvalidResetPasswordToken
         await self.sessions.delete_all(user.id)
-        updated = await self.get(user.id)
+        try:
+            updated = await self.get(user.id)
+        except UserNotExists:  # deleted meanwhile
+            raise InvalidResetPasswordToken from None
         await self.on_after_reset_password(updated, request)
         return updated
 

@@ -6,7 +6,7 @@ from limits import parse_many
 from ..mail import ConsoleSender, EmailSender, FileSender, Outbox, SmtpSender
 from ..settings import Settings
 from .adapter import SQLAlchemyUserDatabase
-from .auth import AccessTokens
+from .auth import AccessTokens, cookie_name
 from .dependencies import UserServices
 from .manager import UserManager
 from .passwords import PasswordHasher
@@ -78,4 +78,6 @@ def build_user_services(settings: Settings, database: Database, outbox: Outbox) 
         manager=manager,
         access_tokens=AccessTokens(signer, sessions, settings.access_token_lifetime_seconds),
         rate_limits=rate_limits,
+        requires_verification=settings.require_verification,
+        cookie_name=cookie_name(settings.cookie_secure),
     )

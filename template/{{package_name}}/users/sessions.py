@@ -29,7 +29,8 @@ import sqlalchemy as sa
 from databases import Database
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, CompiledSelect, UTCDateTime
+from ..db import Base, CompiledSelect, UTCDateTime, is_foreign_key_violation
+from .exceptions import UserNotExists
 from .schemas import UserDB
 
 USER_AGENT_MAX_LENGTH = 512
@@ -116,7 +117,18 @@ class SessionStore:
         self, user: UserDB, lifetime_seconds: int, client: Client | None = None
     ) -> uuid.UUID:
         """Open a session for ``user``, as read when their password was checked (from
-        ``client``); return its id."""
+        ``client``), and return its id; `UserNotExists` if the user was deleted meanwhile
+        (where the database checks the reference)."""
+        try:
+            return await self._create(user, lifetime_seconds, client)
+        except Exception as error:
+            if is_foreign_key_violation(error):
+                raise UserNotExists from error
+            raise
+
+    async def _create(
+        self, user: UserDB, lifetime_seconds: int, client: Client | None
+    ) -> uuid.UUID:
         user_id = user.id
         now = dt.datetime.now(dt.UTC)
         session_id = uuid.uuid4()

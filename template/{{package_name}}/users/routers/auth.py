@@ -4,10 +4,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response, status
 
-from ..auth import Authenticated, Transport
+from ...strict_json import StrictJSONRoute
+from ..auth import Authenticated, Transport, is_cross_site
 from ..dependencies import UserServices, current_session, get_services
 from ..errors import ErrorCode
-from .responses import TOO_MANY_REQUESTS, UNAUTHORIZED, bad_request
+from ..exceptions import UserNotExists
+from .responses import TOO_MANY_REQUESTS, UNAUTHORIZED, OpenAPIResponses, bad_request
+
+CROSS_SITE_LOGIN: OpenAPIResponses = {
+    status.HTTP_403_FORBIDDEN: {"description": "A browser sent the login from another site."}
+}
 
 
 class LoginForm:
@@ -26,7 +32,7 @@ class LoginForm:
 def build_auth_router(transport: Transport, *, requires_verification: bool) -> APIRouter:
     """The login and logout routes for ``transport``; with ``requires_verification``, users
     must have verified their email to log in."""
-    router = APIRouter()
+    router = APIRouter(route_class=StrictJSONRoute)
 
     @router.post(
         "/login",
@@ -48,6 +54,7 @@ def build_auth_router(transport: Transport, *, requires_verification: bool) -> A
                 }
             ),
             **TOO_MANY_REQUESTS,
+            **(CROSS_SITE_LOGIN if transport.same_site_login_only else {}),
         },
     )
     async def login(
@@ -55,6 +62,8 @@ def build_auth_router(transport: Transport, *, requires_verification: bool) -> A
         credentials: Annotated[LoginForm, Depends()],
         services: Annotated[UserServices, Depends(get_services)],
     ) -> Response:
+        if transport.same_site_login_only and is_cross_site(request):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Forbidden")
         # Both transports count as one: a client cannot double its guesses by switching.
         await services.rate_limits.hit(
             "login", services.rate_limits.login, request, credentials.username
@@ -67,7 +76,12 @@ def build_auth_router(transport: Transport, *, requires_verification: bool) -> A
             raise HTTPException(
                 status.HTTP_400_BAD_REQUEST, detail=ErrorCode.LOGIN_USER_NOT_VERIFIED
             )
-        token = await services.access_tokens.issue(user, request)
+        try:
+            token = await services.access_tokens.issue(user, request)
+        except UserNotExists:  # deleted since the password was checked
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST, detail=ErrorCode.LOGIN_BAD_CREDENTIALS
+            ) from None
         response = transport.login_response(token)
         await manager.on_after_login(user, request, response)
         return response

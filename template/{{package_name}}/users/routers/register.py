@@ -4,13 +4,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 
+from ...strict_json import StrictJSONRoute
 from ..dependencies import UserServices, get_services
 from ..errors import ErrorCode
 from ..exceptions import InvalidPasswordException, UserAlreadyExists, UserValueTaken
 from ..schemas import User, UserCreate
 from .responses import TOO_MANY_REQUESTS, bad_request, invalid_password, value_taken
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJSONRoute)
 
 
 @router.post(

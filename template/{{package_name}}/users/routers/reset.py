@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
 from pydantic import EmailStr
 
+from ...strict_json import StrictJSONRoute
 from ..dependencies import UserServices, get_services
 from ..errors import ErrorCode
 from ..exceptions import (
@@ -21,7 +22,7 @@ from .responses import (
     invalid_password,
 )
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJSONRoute)
 
 
 @router.post(

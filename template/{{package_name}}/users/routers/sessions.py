@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 from pydantic import BaseModel
 
+from ...strict_json import StrictJSONRoute
 from ..auth import Authenticated
 from ..dependencies import (
     UserServices,
@@ -20,7 +21,7 @@ from ..schemas import UserDB
 from ..sessions import SessionInfo
 from .responses import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, OpenAPIResponses
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJSONRoute)
 
 
 class Session(BaseModel):

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
+from ...strict_json import StrictJSONRoute
 from ..addresses import canonical_email
 from ..auth import Authenticated
 from ..dependencies import (
@@ -16,7 +17,7 @@ from ..dependencies import (
     get_user_or_404,
 )
 from ..errors import ErrorCode
-from ..exceptions import InvalidPasswordException, UserAlreadyExists, UserValueTaken
+from ..exceptions import InvalidPasswordException, UserAlreadyExists, UserNotExists, UserValueTaken
 from ..manager import UserManager
 from ..schemas import User, UserAdminUpdate, UserDB, UserSelfUpdate, UserUpdate
 from . import sessions
@@ -31,7 +32,7 @@ from .responses import (
     value_taken,
 )
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJSONRoute)
 # The sessions of the current user and, for superusers, of any user (/users/…/sessions).
 router.include_router(sessions.router)
 
@@ -115,7 +116,10 @@ async def update_me(
             raise HTTPException(
                 status.HTTP_400_BAD_REQUEST, detail=ErrorCode.UPDATE_USER_BAD_CURRENT_PASSWORD
             )
-    return await apply_update(manager, changes, user, request)
+    try:
+        return await apply_update(manager, changes, user, request)
+    except UserNotExists:  # deleted meanwhile, and their sessions with them
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="Unauthorized") from None
 
 
 @router.get(
@@ -142,7 +146,10 @@ async def update_user(
     user: Annotated[UserDB, Depends(get_user_or_404)],
     manager: Annotated[UserManager, Depends(get_user_manager)],
 ) -> UserDB:
-    return await apply_update(manager, changes, user, request)
+    try:
+        return await apply_update(manager, changes, user, request)
+    except UserNotExists:  # deleted meanwhile
+        raise HTTPException(status.HTTP_404_NOT_FOUND) from None
 
 
 @router.delete(

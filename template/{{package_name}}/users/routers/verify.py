@@ -5,13 +5,14 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
 from pydantic import EmailStr
 
+from ...strict_json import StrictJSONRoute
 from ..dependencies import UserServices, get_services
 from ..errors import ErrorCode
 from ..exceptions import InvalidVerifyToken, UserAlreadyVerified, UserInactive, UserNotExists
 from ..schemas import User, UserDB
 from .responses import ACCEPTED_EITHER_WAY, TOO_MANY_REQUESTS, UNPARSABLE_BODY, bad_request
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJSONRoute)
 
 
 @router.post(
