@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from databases import Database
+from databases.interfaces import Record
 from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import make_url
@@ -125,70 +126,14 @@ def create_database(url: str, pool_size: int = 20) -> Database:
     return Database(normalized, **options)
 
 
-def result_processor(type_: sa.types.TypeEngine[Any], dialect: Dialect) -> Any:
-    """SQLAlchemy's conversion of what the driver returns for ``type_``, if it needs one.
+def table_values(row: Record, table: sa.Table) -> dict[str, Any]:
+    """The values of ``table``'s columns in ``row`` (a select of the table), as Python values.
 
-    For numbers the PostgreSQL dialect chooses by the driver's type code, known only once a
-    query ran, and refuses without it; asyncpg already returns float and Decimal as the columns
-    say, so those need no conversion.
+    Reading each column through the row converts it as the column's type says; the row's
+    ``_mapping`` holds what the driver returned, which on PostgreSQL is JSON still as text
+    unless the pool decodes it (as `create_database` sets it up to).
     """
-    try:
-        return type_.dialect_impl(dialect).result_processor(dialect, None)
-    except (TypeError, sa.exc.InvalidRequestError):
-        return None
-
-
-class CompiledSelect:
-    """A SELECT compiled once, then run with new values straight on the driver's connection.
-
-    `databases` builds and compiles the SQLAlchemy statement again on every call. For the query
-    behind every authenticated request that was most of the request's time (measured with
-    py-spy: about 0.9 ms of CPU, against 0.2 ms for running it), so the hot queries are compiled
-    here once, when the app is built. Write the statement with ``sa.bindparam("name")``
-    placeholders and pass the values by name; other queries can keep using `databases`.
-    """
-
-    def __init__(self, database: Database, statement: sa.Select[Any]) -> None:
-        self.database = database
-        self.backend = make_url(str(database.url)).get_backend_name()
-        # The SQLAlchemy dialect of the async driver itself, so the SQL has the driver's
-        # placeholders ($1, %s or ?) and values convert as SQLAlchemy would convert them.
-        dialect = make_url(str(database.url)).get_dialect()()
-        compiled = statement.compile(dialect=dialect)
-        self.sql = compiled.string
-        self._params = [
-            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
-            for name in compiled.positiontup or ()
-        ]
-        self._columns = [
-            (key, result_processor(column.type, dialect))
-            for key, column in statement.selected_columns.items()
-        ]
-
-    async def fetch_one(self, **values: Any) -> dict[str, Any] | None:
-        """The first row for these parameter values, as column key → value; None if none."""
-        args = [
-            values[name] if process is None else process(values[name])
-            for name, process in self._params
-        ]
-        # The connection of the current task (or of its transaction), as `databases` uses it.
-        async with self.database.connection() as connection:
-            driver = connection.raw_connection
-            if self.backend == "postgresql":
-                row = await driver.fetchrow(self.sql, *args)
-            elif self.backend == "mysql":
-                async with driver.cursor() as cursor:
-                    await cursor.execute(self.sql, args)
-                    row = await cursor.fetchone()
-            else:
-                async with driver.execute(self.sql, args) as cursor:
-                    row = await cursor.fetchone()
-        if row is None:
-            return None
-        return {
-            key: value if process is None else process(value)
-            for (key, process), value in zip(self._columns, row, strict=True)
-        }
+    return {column.key: row[column.key] for column in table.columns}
 
 
 async def _decode_json(connection: Any) -> None:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from databases import Database
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, CompiledSelect, UTCDateTime
+from ..db import Base, UTCDateTime, table_values
 from .schemas import UserDB
 
 
@@ -44,17 +44,6 @@ class SessionStore:
         self.database = database
         self.users = users
         self.user_model = user_model
-        # Every authenticated request runs this query, so it is compiled once (see db.py).
-        self._select_user = CompiledSelect(
-            database,
-            sa.select(users)
-            .join(user_sessions, user_sessions.c.user_id == users.c.id)
-            .where(
-                user_sessions.c.id == sa.bindparam("session_id"),
-                user_sessions.c.user_id == sa.bindparam("user_id"),
-                user_sessions.c.expires_at > sa.bindparam("now"),
-            ),
-        )
 
     async def create(self, user_id: uuid.UUID, lifetime_seconds: int) -> uuid.UUID:
         """Open a session for ``user_id`` and return its id."""
@@ -79,10 +68,19 @@ class SessionStore:
 
     async def get_user(self, session_id: uuid.UUID, user_id: uuid.UUID) -> UserDB | None:
         """The user of a live session, or None if it ended or expired."""
-        row = await self._select_user.fetch_one(
-            session_id=session_id, user_id=user_id, now=dt.datetime.now(dt.UTC)
+        query = (
+            sa.select(self.users)
+            .join(user_sessions, user_sessions.c.user_id == self.users.c.id)
+            .where(
+                user_sessions.c.id == session_id,
+                user_sessions.c.user_id == user_id,
+                user_sessions.c.expires_at > dt.datetime.now(dt.UTC),
+            )
         )
-        return None if row is None else self.user_model.model_validate(row)
+        row = await self.database.fetch_one(query)
+        if row is None:
+            return None
+        return self.user_model.model_validate(table_values(row, self.users))
 
     async def delete(self, session_id: uuid.UUID) -> None:
         """End one session (log out one client)."""
