@@ -105,8 +105,12 @@ async def keep_session_state(connection: Any) -> None:
     """
 
 
-def create_database(url: str, pool_size: int = 20) -> Database:
-    """Build the `databases` connection pool for ``url`` with a bounded connect time."""
+def create_database(url: str, pool_size: int = 20, sqlite_busy_timeout: float = 5) -> Database:
+    """Build the `databases` connection pool for ``url`` with a bounded connect time.
+
+    On SQLite a writer waits up to ``sqlite_busy_timeout`` seconds for another writer's lock
+    before failing (and the request answering 503).
+    """
     normalized = async_url(url)
     backend = make_url(normalized).get_backend_name()
     options: dict[str, Any]
@@ -121,9 +125,21 @@ def create_database(url: str, pool_size: int = 20) -> Database:
     elif backend == "mysql":
         options = {"minsize": 1, "maxsize": pool_size, "connect_timeout": CONNECT_TIMEOUT}
     else:
-        # SQLite waits this long for a lock held by another writer before failing.
-        options = {"timeout": CONNECT_TIMEOUT}
+        options = {"timeout": sqlite_busy_timeout}
     return Database(normalized, **options)
+
+
+async def connect(database: Database) -> None:
+    """Connect, and on SQLite switch the file to write-ahead logging.
+
+    In its default journal mode SQLite makes readers and the writer wait for each other, and
+    under concurrent writes some requests failed with "database is locked" after the busy
+    timeout; in WAL mode reads never wait and writes only wait for each other. The mode is
+    stored in the database file, so this only changes something the first time.
+    """
+    await database.connect()
+    if database.url.dialect == "sqlite" and database.url.database not in ("", ":memory:"):
+        await database.execute("PRAGMA journal_mode=WAL")
 
 
 def table_values(row: Record, table: sa.Table) -> dict[str, Any]:
@@ -207,7 +223,7 @@ def unavailable_error_types() -> tuple[type[Exception], ...]:
     The app answers 503 for these (when `is_unavailable` confirms), so clients retry instead
     of waiting on a hung request.
     """
-    types: list[type[Exception]] = [OSError]
+    types: list[type[Exception]] = [OSError, sqlite3.OperationalError]
     try:
         import asyncpg
 
@@ -227,6 +243,9 @@ def is_unavailable(error: BaseException) -> bool:
     """Tell whether an error means the database cannot be reached right now."""
     if isinstance(error, OSError):
         return True
+    if isinstance(error, sqlite3.OperationalError):
+        # Another writer held the lock for longer than the busy timeout: worth a retry.
+        return error.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
     module = type(error).__module__
     if module.startswith("asyncpg"):
         return True
