@@ -11,9 +11,9 @@ from sqlalchemy.engine import make_url
 # The database servers the generated apps are tested on (their tests make their own database).
 SERVERS = {
     "postgresql": os.environ.get(
-        "USERGEN_TEST_POSTGRESQL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        "USERGEN_TEST_POSTGRESQL", "postgresql://postgres@127.0.0.1/postgres"
     ),
-    "mysql": os.environ.get("USERGEN_TEST_MYSQL", "mysql://root@127.0.0.1:3306/mysql"),
+    "mysql": os.environ.get("USERGEN_TEST_MYSQL", "mysql://root@127.0.0.1/mysql"),
 }
 # Caches that tools write into a project; they are not the project's files.
 _TOOL_FOLDERS = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}

@@ -68,7 +68,8 @@ def plan(project: Project, spec: dict[str, Any], renderer: Renderer) -> Plan:
     history = [
         rel.path.relative_to(project.root).as_posix() for rel in read_revisions(project.root)
     ]
-    check_resolved(project.root, [*old, *history])
+    # Markers anywhere in the project, not only in the files this change touches.
+    check_resolved(project.root, [*renderer.paths(old_answers, folder), *history])
     new, modes = renderer.render(new_answers, folder, changed=changed, skip=CREATE_ONLY)
     labels = Labels(
         yours="yours", base="generated before", theirs=f"usergen add-field {spec['name']}"

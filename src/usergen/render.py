@@ -323,6 +323,21 @@ class Renderer:
             modes[target] = stat.S_IMODE(source.stat().st_mode)
         return files, modes
 
+    def paths(self, answers: Mapping[str, Any], folder_name: str) -> list[str]:
+        """The relative paths of every file ``render`` writes for ``answers``, without rendering
+        a single file's content (quick: for checks over the whole project)."""
+        context = self.context(answers, folder_name)
+        answers_file = str(context["_copier_conf"]["answers_file"])
+        excluded = self._exclusions(context)
+        found = set()
+        for source in self._sources():
+            relpath = source.relative_to(self.source)
+            is_template = source.name.endswith(self.suffix) and bool(self.suffix)
+            target = self._render_path(relpath, is_template, context, answers_file)
+            if target is not None and not excluded(target):
+                found.add(target)
+        return sorted(found)
+
     def precompile(self) -> None:
         """Compile the templates into the bytecode cache now, so the next command (add-field,
         which must answer quickly) finds them compiled."""

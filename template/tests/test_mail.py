@@ -4,6 +4,7 @@ import asyncio
 import email
 import email.policy
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -102,9 +103,16 @@ async def test_console_sender_prints_the_link(
             return "reset-password?token=" in printed
 
         await wait_until(printed_link)
+        # The printed link works as printed: copied from the terminal, it resets the password.
+        found = re.search(r"http://localhost:3000/reset-password\?token=(\S+)\n", printed)
+        assert found is not None, printed
+        reset = await client.post(
+            "/auth/reset-password", json={"token": found[1], "password": "a-new-passphrase-1"}
+        )
 
     assert "To: alice@example.com" in printed
-    assert "http://localhost:3000/reset-password?token=" in printed
+    assert "=3D" not in printed
+    assert reset.status_code == 200, reset.text
     assert messages(mailbox) == []
 
 

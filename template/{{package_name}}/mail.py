@@ -36,7 +36,10 @@ class ConsoleSender:
     the terminal is all you need."""
 
     async def send(self, message: EmailMessage) -> None:
-        sys.stdout.write(f"{message.as_string()}\n{'-' * 79}\n")
+        # The decoded text, not the wire form: quoted-printable would break the link across
+        # lines and turn its "=" into "=3D".
+        headers = "".join(f"{name}: {value}\n" for name, value in message.items())
+        sys.stdout.write(f"{headers}\n{message.get_content()}\n{'-' * 79}\n")
         sys.stdout.flush()
 
 
