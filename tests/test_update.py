@@ -8,6 +8,7 @@ does); test_update_apps.py does it with the real earlier usergen, installed from
 import asyncio
 import re
 import shutil
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -221,6 +222,8 @@ def test_schema_changes_arrive_as_a_revision_after_the_current_head(old_app: Pat
     assert written is not None, result.stdout
     migration = (old_app / written.group(1)).read_text()
     assert 'down_revision: str | None = "0004"' in migration
+    for lint in (["check"], ["format", "--check", "--diff"]):
+        run(sys.executable, "-m", "ruff", *lint, written.group(1), cwd=old_app)
     database = old_app / "app.db"
     env = {"DATABASE_URL": f"sqlite:///{database}"}
     run("python", "-m", "alembic", "upgrade", "head", cwd=old_app, env=env)
