@@ -483,6 +483,7 @@ def bench_backend(
         # as fast as they can, and the login load would measure refusals.
         "LOGIN_RATE_LIMIT_PER_ADDRESS": "1000000/minute",
         "LOGIN_RATE_LIMIT_PER_EMAIL": "1000000/minute",
+        "REGISTER_RATE_LIMIT_PER_ADDRESS": "1000000/minute",
         "BENCH_PACKAGE": package,
         "PYTHONPATH": str(project),
     }

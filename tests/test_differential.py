@@ -329,6 +329,10 @@ def generated_app(generate: Callable[..., Path], tmp_path: Path) -> FastAPI:
             login_rate_limit_per_email=unlimited,
             email_rate_limit_per_address=unlimited,
             email_rate_limit_per_email=unlimited,
+            register_rate_limit_per_address=unlimited,
+            password_change_rate_limit_per_address=unlimited,
+            # FastAPI Users' clients change a password with the new one alone.
+            require_current_password=False,
         )
         app: FastAPI = main_module.create_app(settings)
         return app

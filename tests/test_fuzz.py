@@ -65,6 +65,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "LOGIN_RATE_LIMIT_PER_EMAIL": unlimited,
         "EMAIL_RATE_LIMIT_PER_ADDRESS": unlimited,
         "EMAIL_RATE_LIMIT_PER_EMAIL": unlimited,
+        "REGISTER_RATE_LIMIT_PER_ADDRESS": unlimited,
+        "PASSWORD_CHANGE_RATE_LIMIT_PER_ADDRESS": unlimited,
     }
     # Run from `root`, not the project folder, so the project's .env plays no part.
     run([sys.executable, "-m", "fuzzapp", "migrate"], cwd=root, env=env)

@@ -144,8 +144,8 @@ def edit_like_a_user(project: Path) -> None:
     (project / "tests" / "test_profile.py").write_text(PROFILE_TEST)
     replace(
         project / "tests" / "test_app.py",
-        '        ("GET", "/users/me"): {"200", "401", "503"},\n',
-        '        ("GET", "/users/me"): {"200", "401", "503"},\n'
+        '        ("DELETE", "/users/{id}"): {"204", "401", "403", "404", "422", "503"},\n',
+        '        ("DELETE", "/users/{id}"): {"204", "401", "403", "404", "422", "503"},\n'
         '        ("GET", "/users/me/greeting"): {"200", "503"},\n',
     )
 

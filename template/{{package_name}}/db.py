@@ -5,14 +5,17 @@ form (``postgresql://…``) are given their async driver here, driver errors are
 and the other modules only speak SQLAlchemy Core.
 """
 
+import asyncio
 import datetime as dt
 import json
 import re
 import sqlite3
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from databases import Database
+from databases.core import Connection
 from databases.interfaces import Record
 from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator
 from sqlalchemy.dialects import mysql
@@ -26,6 +29,12 @@ _BACKEND_ALIASES = {"postgres": "postgresql", "mariadb": "mysql"}
 
 # Seconds to wait for a connection before answering 503 instead of hanging.
 CONNECT_TIMEOUT = 5
+# Seconds a query may take on a database server before the request gives up with 503 (the
+# COMMAND_TIMEOUT_SECONDS setting).
+COMMAND_TIMEOUT = 10
+
+T = TypeVar("T")
+Query = sa.ClauseElement | str
 
 
 class Base(DeclarativeBase):
@@ -105,8 +114,63 @@ async def keep_session_state(connection: Any) -> None:
     """
 
 
-def create_database(url: str, pool_size: int = 20, sqlite_busy_timeout: float = 5) -> Database:
-    """Build the `databases` connection pool for ``url`` with a bounded connect time.
+class BoundedDatabase(Database):
+    """A `databases.Database` whose queries give up after ``query_timeout`` seconds.
+
+    The drivers bound the connect only: a server that accepts the connection and then stops
+    answering would hold the request, and its pool connection, for as long as that lasts.
+    A query past its time raises TimeoutError (answered 503), and its connection is closed
+    rather than returned to the pool with half an answer unread. (asyncpg bounds its own
+    queries too, and cancels them on the server.)
+    """
+
+    def __init__(self, url: str, *, query_timeout: float, **options: Any) -> None:
+        super().__init__(url, **options)
+        self.query_timeout = query_timeout
+
+    async def bounded(self, connection: Connection, call: Awaitable[T]) -> T:
+        """Await ``call``, a query on ``connection``, for at most ``query_timeout``."""
+        try:
+            async with asyncio.timeout(self.query_timeout):
+                return await call
+        except TimeoutError:
+            driver = connection.raw_connection
+            # Drop the socket at once: asyncpg's terminate(), aiomysql's close().
+            close = getattr(driver, "terminate", None) or driver.close
+            close()
+            raise
+
+    async def fetch_all(self, query: Query, values: dict[str, Any] | None = None) -> list[Record]:
+        async with self.connection() as connection:
+            return await self.bounded(connection, connection.fetch_all(query, values))
+
+    async def fetch_one(self, query: Query, values: dict[str, Any] | None = None) -> Record | None:
+        async with self.connection() as connection:
+            return await self.bounded(connection, connection.fetch_one(query, values))
+
+    async def fetch_val(
+        self, query: Query, values: dict[str, Any] | None = None, column: Any = 0
+    ) -> Any:
+        async with self.connection() as connection:
+            return await self.bounded(connection, connection.fetch_val(query, values, column))
+
+    async def execute(self, query: Query, values: dict[str, Any] | None = None) -> Any:
+        async with self.connection() as connection:
+            return await self.bounded(connection, connection.execute(query, values))
+
+    async def execute_many(self, query: Query, values: list[dict[str, Any]]) -> None:
+        async with self.connection() as connection:
+            await self.bounded(connection, connection.execute_many(query, values))
+
+
+def create_database(
+    url: str,
+    pool_size: int = 20,
+    command_timeout: float = COMMAND_TIMEOUT,
+    sqlite_busy_timeout: float = 5,
+) -> Database:
+    """Build the `databases` connection pool for ``url``, with bounded connect and query times
+    on a database server.
 
     On SQLite a writer waits up to ``sqlite_busy_timeout`` seconds for another writer's lock
     before failing (and the request answering 503).
@@ -119,14 +183,17 @@ def create_database(url: str, pool_size: int = 20, sqlite_busy_timeout: float = 
             "min_size": 1,
             "max_size": pool_size,
             "timeout": CONNECT_TIMEOUT,
+            "command_timeout": command_timeout,
             "init": _decode_json,
             "reset": keep_session_state,
         }
     elif backend == "mysql":
         options = {"minsize": 1, "maxsize": pool_size, "connect_timeout": CONNECT_TIMEOUT}
     else:
-        options = {"timeout": sqlite_busy_timeout}
-    return Database(normalized, **options)
+        # A file on this machine does not stop answering, so its queries need no bound of
+        # their own.
+        return Database(normalized, timeout=sqlite_busy_timeout)
+    return BoundedDatabase(normalized, query_timeout=command_timeout, **options)
 
 
 async def connect(database: Database) -> None:
@@ -227,7 +294,13 @@ def unavailable_error_types() -> tuple[type[Exception], ...]:
     try:
         import asyncpg
 
-        types += [asyncpg.PostgresConnectionError, asyncpg.InterfaceError]
+        # OperatorInterventionError: the server is shutting down or starting (57P01-57P03),
+        # as during a restart.
+        types += [
+            asyncpg.PostgresConnectionError,
+            asyncpg.InterfaceError,
+            asyncpg.exceptions.OperatorInterventionError,
+        ]
     except ImportError:
         pass
     try:

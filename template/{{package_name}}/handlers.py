@@ -1,5 +1,5 @@
-"""Exception handlers of the app: 503 while a backing service is unreachable, and 405 answers
-that list every allowed method."""
+"""Exception handlers of the app: 503 while a backing service is unreachable or too many
+passwords wait to be hashed, and 405 answers that list every allowed method."""
 
 import re
 
@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import compile_path
 
 from .db import is_unavailable, unavailable_error_types
+from .users.passwords import HashingBusy
 
 
 async def service_unavailable(request: Request, error: Exception) -> Response:
@@ -22,6 +23,16 @@ async def service_unavailable(request: Request, error: Exception) -> Response:
         {"detail": "Service temporarily unavailable"},
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
         headers={"Retry-After": "5"},
+    )
+
+
+async def hashing_busy(request: Request, error: Exception) -> Response:
+    """Answer 503 when too many password hashes wait already: the client retries shortly
+    instead of waiting in a queue that only grows."""
+    return JSONResponse(
+        {"detail": "Service temporarily unavailable"},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "1"},
     )
 
 
@@ -52,4 +63,5 @@ async def method_not_allowed(request: Request, error: Exception) -> Response:
 def add_exception_handlers(app: FastAPI) -> None:
     for error_type in (*unavailable_error_types(), StorageError):
         app.add_exception_handler(error_type, service_unavailable)
+    app.add_exception_handler(HashingBusy, hashing_busy)
     app.add_exception_handler(HTTPException, method_not_allowed)

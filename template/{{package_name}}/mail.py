@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from email.message import EmailMessage
 from pathlib import Path
@@ -125,6 +125,23 @@ class Outbox:
         message["Subject"] = subject
         message.set_content(body)
         self._tasks.start_soon(self._deliver, message)
+
+    def run_soon(self, work: Callable[[], Awaitable[None]], what: str) -> None:
+        """Run ``work`` (which may queue messages) in the background and return at once.
+
+        For requests whose response must not wait for it: the lookup behind forgot-password
+        would otherwise take longer for a known address than for an unknown one, and the
+        response time would tell which accounts exist.
+        """
+        if self._tasks is None:
+            raise RuntimeError("the outbox only runs work while the app is running")
+        self._tasks.start_soon(self._run, work, what)
+
+    async def _run(self, work: Callable[[], Awaitable[None]], what: str) -> None:
+        try:
+            await work()
+        except Exception:
+            logger.exception("Could not %s", what)
 
     async def _deliver(self, message: EmailMessage) -> None:
         try:

@@ -1,7 +1,7 @@
 """The emails of the account flows: subject and plain-text body, with the link to follow.
 
 Edit the wording here; `UserManager.on_after_request_verify` and `on_after_forgot_password`
-decide when they are sent.
+decide when those two are sent, `UserManager.update` when the notices of a change are.
 """
 
 from urllib.parse import urlencode
@@ -27,6 +27,22 @@ def password_reset(url: str, lifetime_seconds: int) -> tuple[str, str]:
         f"Open this link to choose a new password:\n\n{url}\n\n"
         f"It works once, for {_duration(lifetime_seconds)}. "
         "If you did not ask for it, ignore this message: your password stays as it is.\n",
+    )
+
+
+def password_changed() -> tuple[str, str]:
+    return (
+        "Your password was changed",
+        "The password of your account was just changed. If you did not do it, reset your "
+        "password now and check your account.\n",
+    )
+
+
+def email_changed(new_email: str) -> tuple[str, str]:
+    return (
+        "Your email address was changed",
+        f"The email address of your account was just changed to {new_email}. If you did not "
+        "do it, contact us now.\n",
     )
 
 

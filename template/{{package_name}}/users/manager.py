@@ -47,6 +47,7 @@ class UserManager:
         verify_token_lifetime_seconds: int,
         reset_password_token_lifetime_seconds: int,
         frontend_url: str,
+        require_current_password: bool,
     ) -> None:
         self.user_db = user_db
         self.sessions = sessions
@@ -57,6 +58,7 @@ class UserManager:
         self.verify_token_lifetime_seconds = verify_token_lifetime_seconds
         self.reset_password_token_lifetime_seconds = reset_password_token_lifetime_seconds
         self.frontend_url = frontend_url
+        self.require_current_password = require_current_password
 
     # --- hooks: edit these -------------------------------------------------------------
 
@@ -170,14 +172,17 @@ class UserManager:
         policy and ends every session of the user. Raises `UserAlreadyExists`, `UserValueTaken`
         (a unique field's value is in use) or `InvalidPasswordException`.
         """
-        update_dict = changes.model_dump(exclude_unset=True)
+        # The current password (PATCH /users/me) is the route's to check, never a column.
+        update_dict = changes.model_dump(exclude_unset=True, exclude={"current_password"})
         values = dict(update_dict)
+        email_changed = False
         if "email" in values:
             owner = await self.user_db.get_by_email(values["email"])
             if owner is not None and owner.id != user.id:
                 raise UserAlreadyExists
             if values["email"].lower() != user.email.lower():
                 values["is_verified"] = False
+                email_changed = True
         if "password" in values:
             password = values.pop("password")
             await self.check_password(password, user)
@@ -185,8 +190,19 @@ class UserManager:
         updated = await self.user_db.update(user, values)
         if "hashed_password" in values:
             await self.sessions.delete_all(user.id)
+            self.outbox.send_soon(updated.email, *emails.password_changed())
+        if email_changed:
+            # To the old address: if someone else made the change, its owner learns of it.
+            self.outbox.send_soon(user.email, *emails.email_changed(updated.email))
         await self.on_after_update(updated, update_dict, request)
         return updated
+
+    async def is_password(self, user: UserDB, password: str) -> bool:
+        """Whether ``password`` is the user's current password."""
+        if len(password) > PASSWORD_MAX_LENGTH:
+            return False
+        verified, _ = await self.passwords.verify_and_update(password, user.hashed_password)
+        return verified
 
     async def request_verify(self, user: UserDB, request: Request | None = None) -> None:
         """Send ``user`` a link to verify their email; `UserInactive` or `UserAlreadyVerified`

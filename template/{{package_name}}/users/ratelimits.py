@@ -8,6 +8,7 @@ set, in Redis, so every process of the app shares the counts.
 """
 
 import hashlib
+import ipaddress
 import math
 import time
 from dataclasses import dataclass
@@ -16,6 +17,20 @@ from fastapi import HTTPException, Request, status
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+
+
+def address_key(host: str) -> str:
+    """The client an address counts for: IPv6 clients by their /64, since one host usually has
+    a whole /64 to pick addresses from; IPv4 (mapped or not) by the address itself."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 @dataclass(frozen=True)
@@ -31,35 +46,62 @@ class Limit:
         return cls(parse_many(per_address), parse_many(per_email))
 
 
-def create_storage(redis_url: str | None, key_prefix: str) -> Storage:
+def create_storage(redis_url: str | None, key_prefix: str, timeout: float) -> Storage:
     """Counts in Redis if ``redis_url`` is set, else in this process's memory.
 
-    Storage errors (Redis unreachable) are raised as `limits.errors.StorageError`, which the
-    app answers with 503: refusing is safer than letting password guesses through uncounted.
+    Storage errors (Redis unreachable, or no answer within ``timeout`` seconds) are raised as
+    `limits.errors.StorageError`, which the app answers with 503: refusing is safer than
+    letting password guesses through uncounted.
     """
     if redis_url:
-        return RedisStorage(f"async+{redis_url}", key_prefix=key_prefix, wrap_exceptions=True)
+        return RedisStorage(
+            f"async+{redis_url}",
+            key_prefix=key_prefix,
+            wrap_exceptions=True,
+            connect_timeout=timeout,
+            stream_timeout=timeout,
+        )
     return MemoryStorage(wrap_exceptions=True)
 
 
 class RateLimits:
     """Counts attempts and refuses those over the limit with 429 and a Retry-After header."""
 
-    def __init__(self, storage: Storage, *, login: Limit, email: Limit) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        login: Limit,
+        email: Limit,
+        register: list[RateLimitItem],
+        password_change: list[RateLimitItem],
+    ) -> None:
         self.limiter = MovingWindowRateLimiter(storage)
         self.login = login
         self.email = email
+        self.register = register
+        self.password_change = password_change
 
     async def hit(self, action: str, limit: Limit, request: Request, email: str) -> None:
         """Count one ``action`` by this client for ``email``; 429 if either count is over."""
-        address = request.client.host if request.client else "unknown"
         # Emails compare without regard to case, so their counts must too. Hashed, so the
         # store holds no addresses.
         email_hash = hashlib.sha256(email.strip().casefold().encode()).hexdigest()
-        counts = (
-            (limit.per_address, f"address:{address}"),
+        await self._count(
+            action,
+            (limit.per_address, self._address(request)),
             (limit.per_email, f"email:{email_hash}"),
         )
+
+    async def hit_address(self, action: str, items: list[RateLimitItem], request: Request) -> None:
+        """Count one ``action`` by this client; 429 if the count is over."""
+        await self._count(action, (items, self._address(request)))
+
+    @staticmethod
+    def _address(request: Request) -> str:
+        return f"address:{address_key(request.client.host) if request.client else 'unknown'}"
+
+    async def _count(self, action: str, *counts: tuple[list[RateLimitItem], str]) -> None:
         for items, who in counts:
             for item in items:
                 if not await self.limiter.hit(item, action, who):

@@ -1,6 +1,7 @@
 """Builds the user services from the settings, once, for the app and the command line."""
 
 from databases import Database
+from limits import parse_many
 
 from ..mail import ConsoleSender, EmailSender, FileSender, Outbox, SmtpSender
 from ..settings import Settings
@@ -41,6 +42,7 @@ def build_user_services(settings: Settings, database: Database, outbox: Outbox) 
         time_cost=settings.argon2_time_cost,
         parallelism=settings.argon2_parallelism,
         concurrency=settings.hashing_concurrency,
+        max_waiting=settings.hashing_max_waiting,
     )
     manager = UserManager(
         SQLAlchemyUserDatabase(UserDB, database, users),
@@ -52,15 +54,20 @@ def build_user_services(settings: Settings, database: Database, outbox: Outbox) 
         verify_token_lifetime_seconds=settings.verify_token_lifetime_seconds,
         reset_password_token_lifetime_seconds=settings.reset_password_token_lifetime_seconds,
         frontend_url=settings.frontend_url,
+        require_current_password=settings.require_current_password,
     )
     rate_limits = RateLimits(
-        create_storage(settings.redis_url, settings.rate_limit_key_prefix),
+        create_storage(
+            settings.redis_url, settings.rate_limit_key_prefix, settings.command_timeout_seconds
+        ),
         login=Limit.parse(
             settings.login_rate_limit_per_address, settings.login_rate_limit_per_email
         ),
         email=Limit.parse(
             settings.email_rate_limit_per_address, settings.email_rate_limit_per_email
         ),
+        register=parse_many(settings.register_rate_limit_per_address),
+        password_change=parse_many(settings.password_change_rate_limit_per_address),
     )
     return UserServices(
         manager=manager,

@@ -4,12 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 
-from ..dependencies import get_user_manager
+from ..dependencies import UserServices, get_services
 from ..errors import ErrorCode
 from ..exceptions import InvalidPasswordException, UserAlreadyExists, UserValueTaken
-from ..manager import UserManager
 from ..schemas import User, UserCreate
-from .responses import bad_request, invalid_password, value_taken
+from .responses import TOO_MANY_REQUESTS, bad_request, invalid_password, value_taken
 
 router = APIRouter()
 
@@ -19,28 +18,33 @@ router = APIRouter()
     response_model=User,
     status_code=status.HTTP_201_CREATED,
     name="register:register",
-    responses=bad_request(
-        {
-            ErrorCode.REGISTER_USER_ALREADY_EXISTS: (
-                "A user with this email already exists.",
-                ErrorCode.REGISTER_USER_ALREADY_EXISTS,
-            ),
-            ErrorCode.REGISTER_INVALID_PASSWORD: invalid_password(
-                ErrorCode.REGISTER_INVALID_PASSWORD
-            ),
-            ErrorCode.REGISTER_VALUE_ALREADY_EXISTS: value_taken(
-                ErrorCode.REGISTER_VALUE_ALREADY_EXISTS
-            ),
-        }
-    ),
+    responses={
+        **bad_request(
+            {
+                ErrorCode.REGISTER_USER_ALREADY_EXISTS: (
+                    "A user with this email already exists.",
+                    ErrorCode.REGISTER_USER_ALREADY_EXISTS,
+                ),
+                ErrorCode.REGISTER_INVALID_PASSWORD: invalid_password(
+                    ErrorCode.REGISTER_INVALID_PASSWORD
+                ),
+                ErrorCode.REGISTER_VALUE_ALREADY_EXISTS: value_taken(
+                    ErrorCode.REGISTER_VALUE_ALREADY_EXISTS
+                ),
+            }
+        ),
+        **TOO_MANY_REQUESTS,
+    },
 )
 async def register(
     request: Request,
     user_create: UserCreate,
-    manager: Annotated[UserManager, Depends(get_user_manager)],
+    services: Annotated[UserServices, Depends(get_services)],
 ) -> User:
+    rate_limits = services.rate_limits
+    await rate_limits.hit_address("register", rate_limits.register, request)
     try:
-        user = await manager.create(user_create, request=request)
+        user = await services.manager.create(user_create, request=request)
     except UserAlreadyExists:
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST, detail=ErrorCode.REGISTER_USER_ALREADY_EXISTS

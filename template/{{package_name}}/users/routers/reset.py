@@ -39,14 +39,18 @@ async def forgot_password(
     email: Annotated[EmailStr, Body(embed=True)],
     services: Annotated[UserServices, Depends(get_services)],
 ) -> None:
-    # Known and unknown addresses cost the same here: one lookup; the message itself is sent
-    # in the background.
     await services.rate_limits.hit("forgot-password", services.rate_limits.email, request, email)
-    try:
-        user = await services.manager.get_by_email(email)
-        await services.manager.forgot_password(user, request)
-    except (UserNotExists, UserInactive):
-        pass
+
+    async def send_reset_link() -> None:
+        try:
+            user = await services.manager.get_by_email(email)
+            await services.manager.forgot_password(user, request)
+        except (UserNotExists, UserInactive):
+            pass
+
+    # The lookup too runs after the response, so known and unknown addresses are answered
+    # alike and equally fast.
+    services.manager.outbox.run_soon(send_reset_link, "send a password reset link")
 
 
 @router.post(

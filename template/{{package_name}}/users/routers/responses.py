@@ -36,7 +36,8 @@ TOO_MANY_REQUESTS: OpenAPIResponses = {
 }
 SERVICE_UNAVAILABLE: OpenAPIResponses = {
     status.HTTP_503_SERVICE_UNAVAILABLE: {
-        "description": "The database (or Redis) cannot be reached right now; retry later.",
+        "description": "The database (or Redis) cannot be reached, or too many passwords wait "
+        "to be hashed, right now; retry later.",
         "headers": {"Retry-After": {"schema": {"type": "integer"}}},
     }
 }

@@ -7,18 +7,21 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
 from ..auth import Authenticated
 from ..dependencies import (
+    UserServices,
     current_active_user,
     current_session,
     current_superuser,
+    get_services,
     get_user_manager,
 )
 from ..errors import ErrorCode
 from ..exceptions import InvalidPasswordException, UserAlreadyExists, UserNotExists, UserValueTaken
 from ..manager import UserManager
-from ..schemas import User, UserAdminUpdate, UserDB, UserUpdate
+from ..schemas import User, UserAdminUpdate, UserDB, UserSelfUpdate, UserUpdate
 from .responses import (
     FORBIDDEN,
     NOT_FOUND,
+    TOO_MANY_REQUESTS,
     UNAUTHORIZED,
     OpenAPIResponses,
     bad_request,
@@ -28,17 +31,25 @@ from .responses import (
 
 router = APIRouter()
 
-UPDATE_ERRORS: OpenAPIResponses = bad_request(
+UPDATE_EXAMPLES: dict[ErrorCode, tuple[str, str | dict[str, str]]] = {
+    ErrorCode.UPDATE_USER_EMAIL_ALREADY_EXISTS: (
+        "A user with this email already exists.",
+        ErrorCode.UPDATE_USER_EMAIL_ALREADY_EXISTS,
+    ),
+    ErrorCode.UPDATE_USER_INVALID_PASSWORD: invalid_password(
+        ErrorCode.UPDATE_USER_INVALID_PASSWORD
+    ),
+    ErrorCode.UPDATE_USER_VALUE_ALREADY_EXISTS: value_taken(
+        ErrorCode.UPDATE_USER_VALUE_ALREADY_EXISTS
+    ),
+}
+UPDATE_ERRORS: OpenAPIResponses = bad_request(UPDATE_EXAMPLES)
+UPDATE_ME_ERRORS: OpenAPIResponses = bad_request(
     {
-        ErrorCode.UPDATE_USER_EMAIL_ALREADY_EXISTS: (
-            "A user with this email already exists.",
-            ErrorCode.UPDATE_USER_EMAIL_ALREADY_EXISTS,
-        ),
-        ErrorCode.UPDATE_USER_INVALID_PASSWORD: invalid_password(
-            ErrorCode.UPDATE_USER_INVALID_PASSWORD
-        ),
-        ErrorCode.UPDATE_USER_VALUE_ALREADY_EXISTS: value_taken(
-            ErrorCode.UPDATE_USER_VALUE_ALREADY_EXISTS
+        **UPDATE_EXAMPLES,
+        ErrorCode.UPDATE_USER_BAD_CURRENT_PASSWORD: (
+            "The email or password changes, and current_password is missing or wrong.",
+            ErrorCode.UPDATE_USER_BAD_CURRENT_PASSWORD,
         ),
     }
 )
@@ -88,14 +99,26 @@ async def me(authenticated: Annotated[Authenticated, Depends(current_session)]) 
     "/me",
     response_model=User,
     name="users:patch_current_user",
-    responses={**UNAUTHORIZED, **UPDATE_ERRORS},
+    responses={**UNAUTHORIZED, **UPDATE_ME_ERRORS, **TOO_MANY_REQUESTS},
 )
 async def update_me(
     request: Request,
-    changes: UserUpdate,
+    changes: UserSelfUpdate,
     user: Annotated[UserDB, Depends(current_active_user)],
-    manager: Annotated[UserManager, Depends(get_user_manager)],
+    services: Annotated[UserServices, Depends(get_services)],
 ) -> UserDB:
+    manager, rate_limits = services.manager, services.rate_limits
+    if changes.password is not None:
+        await rate_limits.hit_address("password-change", rate_limits.password_change, request)
+    new_email = changes.email is not None and changes.email.lower() != user.email.lower()
+    if manager.require_current_password and (new_email or changes.password is not None):
+        # A wrong current password is a password guess: it counts like a login.
+        await rate_limits.hit("login", rate_limits.login, request, user.email)
+        current = changes.current_password
+        if current is None or not await manager.is_password(user, current):
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST, detail=ErrorCode.UPDATE_USER_BAD_CURRENT_PASSWORD
+            )
     return await apply_update(manager, changes, user, request)
 
 
