@@ -54,6 +54,9 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.Column("expires_at", TIMESTAMP, nullable=False),
+        sa.Column("last_used_at", TIMESTAMP, nullable=False),
+        sa.Column("user_agent", sa.String(length=512), nullable=True),
+        sa.Column("ip_address", sa.String(length=45), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"], ["user.id"], name="fk_user_session_user_id_user", ondelete="CASCADE"
         ),

@@ -8,11 +8,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Response, status
+from fastapi import Request, Response, status
 from fastapi.responses import JSONResponse
 
 from .schemas import UserDB
-from .sessions import SessionStore
+from .sessions import USER_AGENT_MAX_LENGTH, Client, SessionStore
 from .tokens import ACCESS_AUDIENCE, InvalidToken, TokenSigner
 
 # FastAPI Users' cookie name, so existing clients and proxies keep working.
@@ -35,9 +35,11 @@ class AccessTokens:
         self.sessions = sessions
         self.lifetime_seconds = lifetime_seconds
 
-    async def issue(self, user: UserDB) -> str:
-        """Open a session for ``user`` and return its token."""
-        session_id = await self.sessions.create(user.id, self.lifetime_seconds)
+    async def issue(self, user: UserDB, request: Request | None = None) -> str:
+        """Open a session for ``user`` (from the client of ``request``) and return its token."""
+        session_id = await self.sessions.create(
+            user.id, self.lifetime_seconds, client_of(request) if request else None
+        )
         claims = {"sub": str(user.id), "sid": str(session_id)}
         return self.signer.encode(claims, ACCESS_AUDIENCE, self.lifetime_seconds)
 
@@ -55,6 +57,15 @@ class AccessTokens:
     async def revoke(self, session_id: uuid.UUID) -> None:
         """End the session of one token."""
         await self.sessions.delete(session_id)
+
+
+def client_of(request: Request) -> Client:
+    """The user agent and address a session shows its user, to tell their devices apart."""
+    user_agent = request.headers.get("user-agent")
+    return Client(
+        user_agent=user_agent[:USER_AGENT_MAX_LENGTH] if user_agent else None,
+        ip_address=request.client.host if request.client else None,
+    )
 
 
 class BearerTransport:

@@ -1,5 +1,6 @@
 """FastAPI dependencies: the user services of the app, and the current user of a request."""
 
+import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -7,6 +8,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyCookie, OAuth2PasswordBearer
 
 from .auth import COOKIE_NAME, AccessTokens, Authenticated
+from .exceptions import UserNotExists
 from .manager import UserManager
 from .ratelimits import RateLimits
 from .schemas import UserDB
@@ -67,3 +69,13 @@ async def current_superuser(user: Annotated[UserDB, Depends(current_active_user)
     if not user.is_superuser:
         raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="Forbidden")
     return user
+
+
+async def get_user_or_404(
+    id: str, manager: Annotated[UserManager, Depends(get_user_manager)]
+) -> UserDB:
+    """The user named in the path; 404 for an unknown or malformed id, as FastAPI Users does."""
+    try:
+        return await manager.get(uuid.UUID(id))
+    except (ValueError, UserNotExists):
+        raise HTTPException(status.HTTP_404_NOT_FOUND) from None

@@ -35,7 +35,12 @@ def build_sender(settings: Settings) -> EmailSender:
 
 def build_user_services(settings: Settings, database: Database, outbox: Outbox) -> UserServices:
     """The manager, access tokens and rate limits, wired to ``database`` and ``outbox``."""
-    sessions = SessionStore(database, users, UserDB)
+    sessions = SessionStore(
+        database,
+        users,
+        UserDB,
+        inactivity_timeout_seconds=settings.session_inactivity_timeout_seconds,
+    )
     signer = TokenSigner(settings.secret.get_secret_value())
     passwords = PasswordHasher(
         memory_cost_kib=settings.argon2_memory_cost_kib,

@@ -67,7 +67,7 @@ def build_auth_router(transport: Transport, *, requires_verification: bool) -> A
             raise HTTPException(
                 status.HTTP_400_BAD_REQUEST, detail=ErrorCode.LOGIN_USER_NOT_VERIFIED
             )
-        token = await services.access_tokens.issue(user)
+        token = await services.access_tokens.issue(user, request)
         response = transport.login_response(token)
         await manager.on_after_login(user, request, response)
         return response

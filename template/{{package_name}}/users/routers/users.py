@@ -1,6 +1,5 @@
 """The current user (/users/me) and, for superusers, any user (/users/{id})."""
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
@@ -13,11 +12,13 @@ from ..dependencies import (
     current_superuser,
     get_services,
     get_user_manager,
+    get_user_or_404,
 )
 from ..errors import ErrorCode
-from ..exceptions import InvalidPasswordException, UserAlreadyExists, UserNotExists, UserValueTaken
+from ..exceptions import InvalidPasswordException, UserAlreadyExists, UserValueTaken
 from ..manager import UserManager
 from ..schemas import User, UserAdminUpdate, UserDB, UserSelfUpdate, UserUpdate
+from . import sessions
 from .responses import (
     FORBIDDEN,
     NOT_FOUND,
@@ -30,6 +31,8 @@ from .responses import (
 )
 
 router = APIRouter()
+# The sessions of the current user and, for superusers, of any user (/users/…/sessions).
+router.include_router(sessions.router)
 
 UPDATE_EXAMPLES: dict[ErrorCode, tuple[str, str | dict[str, str]]] = {
     ErrorCode.UPDATE_USER_EMAIL_ALREADY_EXISTS: (
@@ -54,16 +57,6 @@ UPDATE_ME_ERRORS: OpenAPIResponses = bad_request(
     }
 )
 SUPERUSER_ONLY: OpenAPIResponses = {**UNAUTHORIZED, **FORBIDDEN, **NOT_FOUND}
-
-
-async def get_user_or_404(
-    id: str, manager: Annotated[UserManager, Depends(get_user_manager)]
-) -> UserDB:
-    """The user named in the path; 404 for an unknown or malformed id, as FastAPI Users does."""
-    try:
-        return await manager.get(uuid.UUID(id))
-    except (ValueError, UserNotExists):
-        raise HTTPException(status.HTTP_404_NOT_FOUND) from None
 
 
 async def apply_update(
