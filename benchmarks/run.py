@@ -400,6 +400,16 @@ def measure_cli(ours: Venv, work: Path, results: Results, runs: int) -> None:
     shutil.rmtree(pristine, ignore_errors=True)
     run([usergen, "new", str(pristine), "--defaults"])
     time_in_project(ours, work, results, runs, pristine, "add-field", "add-field nickname str")
+    if re.search(r"^\s+fields\s", help_text, re.MULTILINE):
+        # `usergen fields` lists a project's fields; three of them here.
+        listed = work / "cli-listed"
+        shutil.rmtree(listed, ignore_errors=True)
+        shutil.copytree(pristine, listed)
+        for spec in THREE_FIELDS:
+            run([usergen, "add-field", *spec], cwd=listed)
+        time_in_project(ours, work, results, runs, listed, "fields", "fields")
+    else:
+        results.cli["usergen fields"] = "n/a (no fields command in this build)"
     if "update" not in help_text:
         results.cli["usergen update"] = "n/a (no update command in this build)"
         return
@@ -407,14 +417,16 @@ def measure_cli(ours: Venv, work: Path, results: Results, runs: int) -> None:
     oldest = work / "cli-oldest"
     shutil.rmtree(oldest, ignore_errors=True)
     run([ours.python, "-c", RENDER_OLDEST, str(oldest)])
-    for spec in (
-        ["age", "int", "--default", "18"],
-        ["nickname", "str", "--unique"],
-        ["last_seen", "datetime", "--index"],
-    ):
+    for spec in THREE_FIELDS:
         run([usergen, "add-field", *spec], cwd=oldest)
     time_in_project(ours, work, results, runs, oldest, "update", "update")
 
+
+THREE_FIELDS = (
+    ["age", "int", "--default", "18"],
+    ["nickname", "str", "--unique"],
+    ["last_seen", "datetime", "--index"],
+)
 
 # Renders a new project with the oldest template version the installed usergen ships.
 RENDER_OLDEST = """
@@ -709,7 +721,8 @@ def targets(results: Results) -> list[Target]:
             )
         )
     for command, limit in (
-        ("usergen new", 0.5), ("usergen add-field", 0.5), ("usergen update", 2.0)
+        ("usergen new", 0.5), ("usergen add-field", 0.5), ("usergen fields", 0.3),
+        ("usergen update", 2.0),
     ):  # fmt: skip
         seconds = results.cli_seconds.get(command)
         out.append(

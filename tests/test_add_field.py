@@ -23,14 +23,28 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def project(base: Path, tmp_path: Path) -> Path:
-    """A copy of `base` of this test's own."""
-    return Path(shutil.copytree(base, tmp_path / "shop", symlinks=True))
+    """A copy of `base` of this test's own, whose UserTable has a method, a property and a
+    plain attribute of the user's."""
+    copy = Path(shutil.copytree(base, tmp_path / "shop", symlinks=True))
+    table = copy / "shop" / "users" / "table.py"
+    table.write_text(
+        table.read_text().replace(
+            '    """The user table of this app: add your own columns here."""\n',
+            '    """The user table of this app: add your own columns here."""\n\n'
+            '    tagline = "hello"\n\n'
+            "    def display_name(self) -> str:\n"
+            '        return self.email.split("@")[0]\n\n'
+            "    @property\n"
+            "    def initials(self) -> str:\n"
+            "        return self.email[:2]\n",
+        )
+    )
+    return copy
 
 
 BAD_INPUT = {
     "invalid identifier": (["nick-name", "str"], "invalid field name 'nick-name'"),
     "python keyword": (["class", "str"], "Python keyword"),
-    "sql reserved word": (["order", "int"], "reserved word in SQL"),
     "built-in field": (["email", "str"], "it is built in"),
     "field added before": (["nickname", "text"], "already has a field 'nickname'"),
     "unknown type": (["age", "number"], "unknown field type 'number'"),
@@ -39,7 +53,22 @@ BAD_INPUT = {
         ["since", "datetime", "--default", "2024-05-17T10:00"],
         "give a time zone",
     ),
-    "required without default": (["age", "int", "--required"], "needs --default"),
+    "required read-only without default": (
+        ["age", "int", "--required", "--read-only"],
+        "required read-only field needs --default",
+    ),
+    "bool unique": (["admin", "bool", "--unique"], "a bool field cannot be --unique"),
+    "backfill of an optional field": (
+        ["handle", "str", "--backfill-from", "email"],
+        "has nothing to do",
+    ),
+    "method of the user's": (["display_name", "str"], "it is a method of UserTable"),
+    "property of the user's": (["initials", "str"], "it is a property of UserTable"),
+    "plain attribute of the user's": (["tagline", "str"], "already has a field 'tagline'"),
+    "attribute of the generated models": (
+        ["current_password", "str"],
+        "already has a field 'current_password'",
+    ),
     "index on text": (["bio", "text", "--index"], "cannot be --unique or --index"),
     "option of another type": (["age", "int", "--max-length", "5"], "applies to str"),
 }
@@ -281,3 +310,25 @@ def test_ctrl_c_during_the_writes_finishes_them_first(
         "tests/test_adapter.py",
         "tests/test_user_fields.py",
     }
+
+
+def test_a_required_unique_field_must_be_sent_and_its_migration_guards_existing_users(
+    project: Path,
+) -> None:
+    usergen(
+        "add-field", "username", "str", "--max-length", "40", "--unique", "--required", cwd=project
+    )
+
+    schemas = (project / "shop/users/schemas.py").read_text()
+    create = schemas[schemas.index("class UserCreate") : schemas.index("class UserUpdate")]
+    assert "    username: str = Field(max_length=40, pattern=NO_NUL_CHARACTER)\n" in create
+    table = (project / "shop/users/table.py").read_text()
+    assert "username: Mapped[str] = mapped_column(sa.String(40), unique=True, index=True)" in table
+    migration = (project / "migrations/versions/0003_add_username_to_user.py").read_text()
+    upgrade = migration[migration.index("def upgrade") : migration.index("def downgrade")]
+    assert upgrade.index("no_existing_users()") < upgrade.index("batch.add_column")
+    assert 'sa.Column("username", sa.String(40), nullable=True)' in upgrade
+    assert 'batch.alter_column("username", existing_type=sa.String(40), nullable=False)' in upgrade
+    assert "Nothing was changed." in migration
+    helpers = (project / "tests/helpers.py").read_text()
+    assert '"username": distinct_text(email)[:40],' in helpers

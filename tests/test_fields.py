@@ -3,8 +3,7 @@
 import pytest
 
 from usergen.errors import UsageError, UsergenError
-from usergen.fields import FieldOptions, check_spec, parse_field
-from usergen.sql_words import SQL_RESERVED_WORDS
+from usergen.fields import FieldOptions, check_backfill, check_spec, parse_field
 
 
 @pytest.mark.parametrize(
@@ -82,8 +81,6 @@ def test_defaults_are_written_in_canonical_form(
         ("x" * 41, "at most 40"),
         ("class", "Python keyword"),
         ("match", "Python keyword"),
-        ("order", "reserved word in SQL"),
-        ("user", "reserved word in SQL"),
         ("email", "built in"),
         ("hashed_password", "built in"),
         ("password", "built in"),
@@ -127,8 +124,12 @@ def test_bad_names_are_refused(name: str, message: str) -> None:
         ("int", FieldOptions(max_length=5), "--max-length applies to str"),
         ("str", FieldOptions(choices="a,b"), "--choices applies to choices"),
         ("str", FieldOptions(precision=3), "--precision applies to decimal"),
-        ("int", FieldOptions(required=True), "a required field needs --default"),
-        ("str", FieldOptions(unique=True, required=True, default="x"), "cannot be required"),
+        ("int", FieldOptions(required=True, read_only=True), "required read-only field needs"),
+        ("str", FieldOptions(unique=True, required=True, default="x"), "cannot have a --default"),
+        ("bool", FieldOptions(unique=True), "a bool field cannot be --unique"),
+        ("choices", FieldOptions(choices="a,b", unique=True), "choices field cannot be --unique"),
+        ("date", FieldOptions(unique=True, required=True), "both --unique and --required"),
+        ("str", FieldOptions(unique=True, index=True), "--unique already indexes"),
         ("str", FieldOptions(unique=True, default="x"), "cannot have a --default"),
         ("text", FieldOptions(index=True), "cannot be --unique or --index"),
         ("json", FieldOptions(unique=True), "cannot be --unique or --index"),
@@ -161,17 +162,49 @@ def test_recorded_specs_are_checked_again() -> None:
         check_spec(["tier"])
 
 
-def test_sql_reserved_words_cover_every_dialect() -> None:
-    """The copy in usergen/sql_words.py is exactly SQLAlchemy's lists, all dialects merged."""
-    from sqlalchemy.dialects.mysql.reserved_words import (
-        RESERVED_WORDS_MARIADB,
-        RESERVED_WORDS_MYSQL,
-    )
-    from sqlalchemy.dialects.postgresql.base import RESERVED_WORDS as POSTGRESQL
-    from sqlalchemy.dialects.sqlite.base import SQLiteIdentifierPreparer
-    from sqlalchemy.sql.compiler import RESERVED_WORDS as ANSI
+@pytest.mark.parametrize(
+    "name", ["role", "plan", "key", "position", "rank", "query", "order", "group", "user"]
+)
+def test_sql_reserved_words_are_field_names(name: str) -> None:
+    """SQLAlchemy and Alembic quote them; tests/test_lifecycle_apps.py runs such fields on the
+    three databases."""
+    assert parse_field(name, "int", FieldOptions())["name"] == name
 
-    words = ANSI | POSTGRESQL | RESERVED_WORDS_MYSQL | RESERVED_WORDS_MARIADB
-    words |= SQLiteIdentifierPreparer.reserved_words
 
-    assert {word.lower() for word in words} == SQL_RESERVED_WORDS
+def test_a_required_field_without_default_must_be_sent() -> None:
+    spec = parse_field("username", "str", FieldOptions(required=True, unique=True))
+
+    assert spec["required"] and spec["unique"] and "default" not in spec
+    assert check_spec(dict(spec)) == spec
+
+
+def test_combinations_an_older_usergen_recorded_still_load() -> None:
+    """A bool --unique recorded before it was refused renders all the same."""
+    spec = {
+        "name": "flag",
+        "type": "bool",
+        "required": False,
+        "unique": True,
+        "index": False,
+        "read_only": False,
+    }
+
+    assert check_spec(dict(spec)) == spec
+    with pytest.raises(UsageError, match="cannot be --unique"):
+        parse_field("flag", "bool", FieldOptions(unique=True))
+
+
+@pytest.mark.parametrize(
+    ("options", "source", "message"),
+    [
+        (FieldOptions(), "email", "has nothing to do"),
+        (FieldOptions(required=True, default="x"), "email", "has nothing to do"),
+        (FieldOptions(required=True), "phone", "can be filled from email"),
+    ],
+)
+def test_bad_backfills_are_refused(options: FieldOptions, source: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        check_backfill(parse_field("handle", "str", options), source)
+    assert check_backfill(parse_field("handle", "str", FieldOptions(required=True)), "email")
+    with pytest.raises(UsageError, match="fills str and text fields only"):
+        check_backfill(parse_field("n", "int", FieldOptions(required=True)), "email")

@@ -93,6 +93,16 @@ def test_wheel_bundles_the_template_and_works_from_any_folder(tmp_path: Path) ->
     assert updated.returncode == 0, updated.stderr
     assert "Updated the project" in updated.stdout
 
+    # The field lifecycle's migration templates are inside too, and `usergen` starts at entry.py.
+    for command in (["add-field", "nickname", "str"], ["rename-field", "nickname", "handle"]):
+        changed = subprocess.run(
+            [sys.executable, "-m", "usergen", *command],
+            cwd=oldest, env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        assert changed.returncode == 0, changed.stderr
+    entry_points = next(target.glob("usergen-*.dist-info")) / "entry_points.txt"
+    assert "usergen = usergen.entry:main" in entry_points.read_text()
+
 
 @pytest.mark.slow
 def test_generated_app_runs_its_tests_without_usergen(

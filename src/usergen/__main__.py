@@ -1,5 +1,5 @@
 """Allows ``python -m usergen``."""
 
-from usergen.cli import main
+from usergen.entry import main
 
 main()

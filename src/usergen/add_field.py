@@ -3,7 +3,8 @@
 The project is rendered twice from the bundled template, with the recorded field list and with
 the new field added; the difference is merged into the user's files (see merge.py), the answers
 file records the new field, and a new Alembic revision adds the column. Everything is computed
-in memory first, then written at once, or not at all.
+in memory first, then written at once, or not at all. remove-field and rename-field
+(lifecycle.py) change the field list through the same `apply_change`.
 """
 
 import difflib
@@ -14,10 +15,10 @@ from typing import Any
 import yaml
 
 from usergen import files, versions
-from usergen.errors import UsergenError
-from usergen.fields import FieldOptions, parse_field
+from usergen.errors import UsageError, UsergenError
+from usergen.fields import FieldOptions, check_backfill, parse_field
 from usergen.merge import Conflict, Labels, check_resolved, merge_change
-from usergen.migrations import add_field_migration, read_revisions
+from usergen.migrations import ADD_FIELD_MIGRATION, NewMigration, field_migration, read_revisions
 from usergen.project import Project, field_names_in_code, load
 from usergen.render import CREATE_ONLY, Renderer
 
@@ -45,7 +46,8 @@ class AddFieldResult:
 
 @dataclass
 class Plan:
-    """The changes that add a field, the conflicts they meet, and what the report needs."""
+    """The changes that change the field list, the conflicts they meet, and what the report
+    needs."""
 
     changes: files.Changes
     modes: dict[str, int]
@@ -53,14 +55,19 @@ class Plan:
     migration: str
 
 
-def plan(project: Project, spec: dict[str, Any], renderer: Renderer) -> Plan:
-    """Work out, in memory, everything that adding ``spec`` to ``project`` writes."""
+def plan(
+    project: Project,
+    fields: list[dict[str, Any]],
+    migration: NewMigration,
+    renderer: Renderer,
+    label: str,
+) -> Plan:
+    """Work out, in memory, everything that giving ``project`` the field list ``fields`` writes:
+    the merged files, the answers file and the new revision ``migration``."""
     old_answers = project.answers
     # Written and read back as the answers file will be, so the next run renders the same.
     new_answers = yaml.safe_load(
-        yaml.safe_dump(
-            {**old_answers, "fields": [*project.fields, spec]}, sort_keys=True, allow_unicode=True
-        )
+        yaml.safe_dump({**old_answers, "fields": fields}, sort_keys=True, allow_unicode=True)
     )
     folder = project.root.name
     changed = {"fields"}
@@ -71,15 +78,80 @@ def plan(project: Project, spec: dict[str, Any], renderer: Renderer) -> Plan:
     # Markers anywhere in the project, not only in the files this change touches.
     check_resolved(project.root, [*renderer.paths(old_answers, folder), *history])
     new, modes = renderer.render(new_answers, folder, changed=changed, skip=CREATE_ONLY)
-    labels = Labels(
-        yours="yours", base="generated before", theirs=f"usergen add-field {spec['name']}"
-    )
+    labels = Labels(yours="yours", base="generated before", theirs=label)
     merged = merge_change(project.root, old, new, labels)
-    migration = add_field_migration(project.root, spec, renderer.render_template)
     changes = files.Changes(project.root, dict(merged.writes), set(merged.deletes))
     changes.writes[migration.relpath] = migration.content
     modes[migration.relpath] = 0o644
     return Plan(changes, modes, merged.conflicts, migration.relpath)
+
+
+@dataclass
+class FieldsChange:
+    """A change of the field list: the project, the new list, the revision, the command."""
+
+    project: Project
+    fields: list[dict[str, Any]]
+    migration: NewMigration
+    label: str
+
+
+def apply_change(
+    change: FieldsChange, *, dry_run: bool, inline_conflicts: bool
+) -> tuple[Plan, list[str], list[str], str]:
+    """Merge ``change`` into the project's files, all or nothing: (plan, updated, created,
+    diff of a dry run). Raises ConflictError (nothing written) on a conflict with the user's
+    edits, unless ``inline_conflicts``: then those files get git's conflict markers."""
+    project = change.project
+    # The project's own template version renders both sides, so the merge is exact whatever
+    # version the project is at; `usergen update` is what moves it to another version.
+    with versions.template_of(project.template_version) as root:
+        planned = plan(project, change.fields, change.migration, Renderer(root), change.label)
+    changes, conflicts = planned.changes, planned.conflicts
+    if conflicts and not inline_conflicts:
+        raise ConflictError(
+            f"the change conflicts with your edits in {len(conflicts)} file(s); nothing "
+            "was changed",
+            conflicts,
+        )
+    for conflict in conflicts:
+        if conflict.marked is None:
+            raise ConflictError(
+                f"{conflict.path}: {conflict.reason}; nothing was changed", conflicts
+            )
+        changes.writes[conflict.path] = conflict.marked
+    updated: list[str] = []
+    created: list[str] = []
+    for rel in sorted(changes.writes):
+        (updated if (project.root / rel).is_file() else created).append(rel)
+    if dry_run:
+        return planned, updated, created, unified_diff(project.root, changes)
+    files.apply(changes, planned.modes)
+    return planned, updated, created, ""
+
+
+def current_renderer() -> Renderer:
+    """The installed template: new revisions are written with its migration templates, which
+    read any version's field specs."""
+    return Renderer()
+
+
+def taken_names(project: Project) -> set[str]:
+    """The names a new field cannot have: fields added before, and columns the user added to
+    the user table by hand (a method or property of that name is refused by check_free)."""
+    in_code = field_names_in_code(project)
+    columns = {name for name, what in in_code.items() if what.startswith("an attribute")}
+    return {spec["name"] for spec in project.fields} | columns
+
+
+def check_free(project: Project, name: str) -> None:
+    """UsageError if the user's own code on the user classes already defines ``name``."""
+    what = field_names_in_code(project).get(name)
+    if what is not None and name not in {spec["name"] for spec in project.fields}:
+        raise UsageError(
+            f"the user already has {name!r}: it is {what}; a field of that name would clash "
+            "with it (registration would fail), so choose another name or rename yours"
+        )
 
 
 def add_field(
@@ -88,6 +160,7 @@ def add_field(
     type_: str,
     options: FieldOptions,
     *,
+    backfill_from: str | None = None,
     dry_run: bool = False,
     inline_conflicts: bool = False,
 ) -> AddFieldResult:
@@ -98,36 +171,47 @@ def add_field(
     conflicting files get git's conflict markers and the result lists them.
     """
     project = load(path)
-    taken = {spec["name"] for spec in project.fields} | field_names_in_code(project)
-    spec = parse_field(name, type_, options, taken)
-    # The project's own template version renders both sides, so the merge is exact whatever
-    # version the project is at; `usergen update` is what moves it to another version.
-    with versions.template_of(project.template_version) as root:
-        planned = plan(project, spec, Renderer(root))
-    changes, conflicts = planned.changes, planned.conflicts
+    spec = parse_field(name, type_, options, taken_names(project))
+    check_free(project, name)
+    backfill = check_backfill(spec, backfill_from)
+    if spec["required"] and "default" not in spec:
+        check_version(project, "a required field without --default")
+    migration = field_migration(
+        project.root,
+        f"add_{name}_to_user",
+        ADD_FIELD_MIGRATION,
+        {"field": spec, "backfill_from": backfill},
+        current_renderer().render_template,
+    )
+    change = FieldsChange(
+        project, [*project.fields, spec], migration, f"usergen add-field {spec['name']}"
+    )
+    planned, updated, created, diff = apply_change(
+        change, dry_run=dry_run, inline_conflicts=inline_conflicts
+    )
+    return AddFieldResult(
+        project,
+        spec,
+        planned.migration,
+        updated=updated,
+        created=created,
+        conflicts=planned.conflicts,
+        diff=diff,
+    )
 
-    if conflicts and not inline_conflicts:
-        raise ConflictError(
-            f"the new field conflicts with your edits in {len(conflicts)} file(s); nothing "
-            "was changed",
-            conflicts,
+
+# The first template version whose tests and models handle a required field without a default
+# (one the client must send).
+MUST_SEND_VERSION = "0.2.0"
+
+
+def check_version(project: Project, what: str) -> None:
+    """UsageError if the project's template version is older than MUST_SEND_VERSION."""
+    if versions.parse(project.template_version) < versions.parse(MUST_SEND_VERSION):
+        raise UsageError(
+            f"{what} needs template {MUST_SEND_VERSION} or later; this project is at "
+            f"{project.template_version}: run `usergen update` first"
         )
-    for conflict in conflicts:
-        if conflict.marked is None:
-            raise ConflictError(
-                f"{conflict.path}: {conflict.reason}; nothing was changed", conflicts
-            )
-        changes.writes[conflict.path] = conflict.marked
-
-    result = AddFieldResult(project, spec, planned.migration, conflicts=conflicts)
-    for rel in sorted(changes.writes):
-        existing = (project.root / rel).is_file()
-        (result.updated if existing else result.created).append(rel)
-    if dry_run:
-        result.diff = unified_diff(project.root, changes)
-        return result
-    files.apply(changes, planned.modes)
-    return result
 
 
 def unified_diff(root: Path, changes: files.Changes) -> str:

@@ -12,6 +12,7 @@ from usergen.errors import UsergenError
 
 if TYPE_CHECKING:
     from usergen.add_field import ConflictError
+    from usergen.lifecycle import ChangeResult
     from usergen.merge import Conflict
 
 app = typer.Typer(
@@ -153,6 +154,8 @@ FIELD_TYPES = "str, text, int, float, decimal, bool, date, datetime, uuid, json,
         "Examples:\n\n"
         "  usergen add-field nickname str --max-length 50 --unique\n\n"
         "  usergen add-field age int --required --default 18\n\n"
+        "  usergen add-field username str --max-length 50 --unique --required "
+        "--backfill-from email\n\n"
         "  usergen add-field tier choices --choices free,pro,team --default free --read-only\n\n"
         "  usergen add-field birthday date --dry-run"
     ),
@@ -166,7 +169,8 @@ def add_field_command(
         bool,
         typer.Option(
             "--required/--optional",
-            help="Whether every user must have a value (a required field needs --default).",
+            help="Whether every user must have a value. Without --default, clients must send "
+            "it at registration.",
         ),
     ] = False,
     default: Annotated[
@@ -180,6 +184,14 @@ def add_field_command(
         bool, typer.Option("--unique", help="No two users may have the same value.")
     ] = False,
     index: Annotated[bool, typer.Option("--index", help="Index the column for lookups.")] = False,
+    backfill_from: Annotated[
+        str | None,
+        typer.Option(
+            metavar="COLUMN",
+            help="A required field without --default: copy each existing user's value from "
+            "this column (email). Without it, the migration refuses a table with users.",
+        ),
+    ] = None,
     read_only: Annotated[
         bool,
         typer.Option(
@@ -236,6 +248,7 @@ def add_field_command(
             name,
             type_,
             options,
+            backfill_from=backfill_from,
             dry_run=dry_run,
             inline_conflicts=conflict is ConflictMode.inline,
         )
@@ -339,6 +352,109 @@ def update(
         )
     if result.conflicts:
         report_inline_conflicts(result.conflicts)
+
+
+ConflictOption = Annotated[
+    ConflictMode,
+    typer.Option(
+        help="When your edits and the change touch the same lines: refuse and change "
+        "nothing, or write git's conflict markers into the file."
+    ),
+]
+PathOption = Annotated[Path, typer.Option(help="The project folder (default: the current folder).")]
+DryRunOption = Annotated[
+    bool,
+    typer.Option("--dry-run", help="Print the diff of every file it would change; change nothing."),
+]
+
+
+@app.command("fields")
+def fields_command(path: PathOption = Path(".")) -> None:
+    """List the fields added to the user, with their options."""
+    from usergen.listing import list_fields, render_listing
+
+    try:
+        project, rows = list_fields(path)
+    except UsergenError as error:
+        raise fail(error) from None
+    typer.echo(render_listing(project, rows), nl=False)
+
+
+def report_change(result: "ChangeResult", done: str, dry_run: bool) -> None:
+    if dry_run:
+        typer.echo(result.diff, nl=False)
+        count = len(result.updated) + len(result.created)
+        typer.echo(f"(dry run: nothing was changed; {count} file(s) would be)", err=True)
+        return
+    for rel in result.updated:
+        typer.echo(f"  updated  {rel}")
+    for rel in result.created:
+        typer.echo(f"  created  {rel}")
+    typer.echo(
+        f"\n{done} {result.migration} changes the column. Apply it with "
+        f"`{result.project.package} migrate` (or `alembic upgrade head`), then run the tests."
+    )
+    if result.conflicts:
+        report_inline_conflicts(result.conflicts)
+
+
+@app.command(
+    "remove-field",
+    epilog="Example:\n\n  usergen remove-field nickname --yes",
+)
+def remove_field_command(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="An added field.")],
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", help="Go on although the migration drops the column's values."),
+    ] = False,
+    dry_run: DryRunOption = False,
+    path: PathOption = Path("."),
+    conflict: ConflictOption = ConflictMode.refuse,
+) -> None:
+    """Remove an added field: column (its values go), API models and tests, keeping your edits."""
+    from usergen.add_field import ConflictError
+    from usergen.lifecycle import remove_field
+
+    try:
+        result = remove_field(
+            path,
+            name,
+            yes=yes,
+            dry_run=dry_run,
+            inline_conflicts=conflict is ConflictMode.inline,
+        )
+    except ConflictError as error:
+        raise report_conflicts(error) from None
+    except UsergenError as error:
+        raise fail(error) from None
+    report_change(result, f"Removed {name} from the user.", dry_run)
+
+
+@app.command(
+    "rename-field",
+    epilog="Example:\n\n  usergen rename-field nickname display_name",
+)
+def rename_field_command(
+    old: Annotated[str, typer.Argument(metavar="OLD", help="An added field.")],
+    new: Annotated[str, typer.Argument(metavar="NEW", help="Its new name.")],
+    dry_run: DryRunOption = False,
+    path: PathOption = Path("."),
+    conflict: ConflictOption = ConflictMode.refuse,
+) -> None:
+    """Rename an added field everywhere; the migration keeps every value."""
+    from usergen.add_field import ConflictError
+    from usergen.lifecycle import rename_field
+
+    try:
+        result = rename_field(
+            path, old, new, dry_run=dry_run, inline_conflicts=conflict is ConflictMode.inline
+        )
+    except ConflictError as error:
+        raise report_conflicts(error) from None
+    except UsergenError as error:
+        raise fail(error) from None
+    report_change(result, f"Renamed {old} to {new}.", dry_run)
 
 
 def main() -> None:

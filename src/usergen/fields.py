@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from usergen.errors import UsageError, UsergenError
-from usergen.sql_words import SQL_RESERVED_WORDS
 
 TYPES = (
     "str",
@@ -69,6 +68,13 @@ INT_RANGE = (-(2**31), 2**31 - 1)  # a 32-bit INTEGER in every database
 MAX_CHOICE_LENGTH = 64
 # MySQL cannot index TEXT/JSON columns without a prefix length.
 NOT_INDEXABLE = frozenset({"text", "json"})
+# Types with so few values that a unique column would hold at most a handful of users.
+FEW_VALUES = frozenset({"bool", "choices"})
+# Types a unique field must have to be required: the generated tests derive a distinct value
+# of them for every user they register.
+UNIQUE_REQUIRED_TYPES = ("str", "int", "uuid")
+# Columns an existing row's value of a new required field may be copied from, by field type.
+BACKFILL_SOURCES = {"email": frozenset({"str", "text"})}
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -99,11 +105,6 @@ def check_name(name: str, taken: Collection[str]) -> str:
         raise UsageError(f"invalid field name {name!r}: use at most {MAX_NAME_LENGTH} characters")
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         raise UsageError(f"invalid field name {name!r}: it is a Python keyword")
-    if name in SQL_RESERVED_WORDS:
-        raise UsageError(
-            f"invalid field name {name!r}: it is a reserved word in SQL (SQLite, PostgreSQL "
-            "or MySQL/MariaDB); choose another, e.g. user_" + name
-        )
     if name in BUILTIN_NAMES:
         raise UsageError(f"the user already has a field {name!r} (it is built in)")
     if name in CLASS_ATTRIBUTES or name.startswith("model_"):
@@ -116,9 +117,18 @@ def check_name(name: str, taken: Collection[str]) -> str:
 
 
 def parse_field(
-    name: str, type_: str, options: FieldOptions, taken: Collection[str] = ()
+    name: str,
+    type_: str,
+    options: FieldOptions,
+    taken: Collection[str] = (),
+    *,
+    recorded: bool = False,
 ) -> dict[str, Any]:
-    """Check `add-field NAME TYPE [options]` and return its spec. Raises UsageError."""
+    """Check `add-field NAME TYPE [options]` and return its spec. Raises UsageError.
+
+    ``recorded``: the spec comes from an answers file, where an earlier usergen may have
+    accepted a combination refused today (bool --unique); it renders all the same.
+    """
     check_name(name, taken)
     if type_ not in TYPES:
         raise UsageError(f"unknown field type {type_!r}: use one of {', '.join(TYPES)}")
@@ -139,6 +149,8 @@ def parse_field(
     if options.default is not None:
         spec["default"] = parse_default(spec, options.default)
     _check_combination(spec)
+    if not recorded:
+        _check_sense(spec)
     return spec
 
 
@@ -281,17 +293,13 @@ def _plain_json(value: Any) -> Any:
 
 
 def _check_combination(spec: Mapping[str, Any]) -> None:
+    """Refuse what the templates cannot render correctly."""
     name, type_ = spec["name"], spec["type"]
-    if spec["required"] and "default" not in spec:
+    if spec["required"] and spec["read_only"] and "default" not in spec:
         raise UsageError(
-            f"a required field needs --default: the users that already exist get it when the "
-            f"migration adds the column (e.g. usergen add-field {name} {type_} --required "
-            "--default VALUE), or make the field --optional"
-        )
-    if spec["unique"] and spec["required"]:
-        raise UsageError(
-            "a unique field cannot be required: the users that already exist would all get the "
-            "same value; add it --optional (null never collides)"
+            "a required read-only field needs --default: users cannot send it, so new users "
+            f"get the default (e.g. usergen add-field {name} {type_} --required --read-only "
+            "--default VALUE)"
         )
     if spec["unique"] and "default" in spec:
         raise UsageError(
@@ -311,6 +319,43 @@ def _check_combination(spec: Mapping[str, Any]) -> None:
             f"a --unique or --index str field can be at most {STR_MAX_INDEXED_LENGTH} characters "
             "long (MySQL/MariaDB's index limit)"
         )
+
+
+def _check_sense(spec: Mapping[str, Any]) -> None:
+    """Refuse combinations that render, but make no sense for a new field."""
+    type_ = spec["type"]
+    if spec["unique"] and type_ in FEW_VALUES:
+        raise UsageError(
+            f"a {type_} field cannot be --unique: it has so few values that only a handful of "
+            "users could ever have one; drop --unique (or use --index to look users up by it)"
+        )
+    if spec["unique"] and spec["required"] and type_ not in UNIQUE_REQUIRED_TYPES:
+        raise UsageError(
+            f"a {type_} field cannot be both --unique and --required; a required unique "
+            f"field can be {', '.join(UNIQUE_REQUIRED_TYPES)}"
+        )
+    if spec["unique"] and spec["index"]:
+        raise UsageError("--unique already indexes the column; drop --index")
+
+
+def check_backfill(spec: Mapping[str, Any], source: str | None) -> str | None:
+    """Check `--backfill-from COLUMN` for the new field ``spec``; return it."""
+    if source is None:
+        return None
+    if not spec["required"] or "default" in spec:
+        raise UsageError(
+            "--backfill-from fills the users that already exist with a required field that has "
+            "no --default; without one of those it has nothing to do"
+        )
+    if source not in BACKFILL_SOURCES:
+        raise UsageError(
+            f"--backfill-from {source!r}: existing users can be filled from "
+            f"{', '.join(sorted(BACKFILL_SOURCES))}"
+        )
+    if spec["type"] not in BACKFILL_SOURCES[source]:
+        kinds = " and ".join(sorted(BACKFILL_SOURCES[source]))
+        raise UsageError(f"--backfill-from {source} fills {kinds} fields only")
+    return source
 
 
 _FLAGS = ("required", "unique", "index", "read_only")
@@ -337,7 +382,7 @@ def check_spec(spec: Any, taken: Collection[str] = ()) -> dict[str, Any]:
             choices=",".join(spec["choices"]) if isinstance(spec.get("choices"), list) else None,
             default=_default_text(spec),
         )
-        again = parse_field(name, spec["type"], options, taken)
+        again = parse_field(name, spec["type"], options, taken, recorded=True)
     except UsergenError as error:
         raise UsergenError(f"the recorded field {name!r} is damaged: {error}") from None
     if again != spec:

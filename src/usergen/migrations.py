@@ -14,7 +14,9 @@ from typing import Any
 from usergen.errors import UsergenError
 
 VERSIONS = "migrations/versions"
-MIGRATION_TEMPLATE = "includes/add_field_migration.py.jinja"
+ADD_FIELD_MIGRATION = "includes/add_field_migration.py.jinja"
+REMOVE_FIELD_MIGRATION = "includes/remove_field_migration.py.jinja"
+RENAME_FIELD_MIGRATION = "includes/rename_field_migration.py.jinja"
 
 
 @dataclass(frozen=True)
@@ -105,23 +107,29 @@ class NewMigration:
     content: bytes
 
 
-def add_field_migration(
-    project: Path, field: dict[str, Any], render: Any, *, today: dt.date | None = None
+def field_migration(
+    project: Path,
+    slug: str,
+    template: str,
+    context: dict[str, Any],
+    render: Any,
+    *,
+    today: dt.date | None = None,
 ) -> NewMigration:
-    """The revision file that adds ``field`` to the user table, after the current head.
+    """The revision file ``NNNN_<slug>.py`` rendered from ``template``, after the current head.
 
     ``render(template_name, context)`` renders a template of the bundled template folder.
     """
     revisions = read_revisions(project)
     down_revision = head(revisions)
     revision = next_revision_id(revisions)
-    relpath = f"{VERSIONS}/{revision}_add_{field['name']}_to_user.py"
+    relpath = f"{VERSIONS}/{revision}_{slug}.py"
     if (project / relpath).exists():
         raise UsergenError(f"{relpath} exists already")
     content = render(
-        MIGRATION_TEMPLATE,
+        template,
         {
-            "field": field,
+            **context,
             "revision": revision,
             "down_revision": down_revision,
             "create_date": (today or dt.date.today()).isoformat(),

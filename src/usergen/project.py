@@ -98,28 +98,61 @@ def _damaged(path: Path, why: str) -> UsergenError:
 # The classes whose attributes are user fields, by module.
 _USER_CLASSES = {
     "users/table.py": {"SQLAlchemyBaseUserTable", "UserTable"},
-    "users/schemas.py": {"User", "UserCreate", "UserUpdate", "UserAdminUpdate", "UserDB"},
+    "users/schemas.py": {
+        "User",
+        "UserCreate",
+        "UserUpdate",
+        "UserSelfUpdate",
+        "UserAdminUpdate",
+        "UserDB",
+    },
 }
 
 
-def field_names_in_code(project: Project) -> set[str]:
-    """Names the user classes define, including columns the user added by hand.
+def field_names_in_code(project: Project) -> dict[str, str]:
+    """Names the user classes define, each with where and what it is: columns the user added
+    by hand, and their methods, properties and plain attributes, which a field of the same
+    name would clash with.
 
     A module that does not parse is skipped: its owner is editing it, and the merge will
     show them the result.
     """
-    names: set[str] = set()
+    names: dict[str, str] = {}
     for module, classes in _USER_CLASSES.items():
-        path = project.root / project.package / module
+        rel = f"{project.package}/{module}"
         try:
-            tree = ast.parse(path.read_bytes())
+            tree = ast.parse((project.root / rel).read_bytes())
         except (OSError, SyntaxError, ValueError):
             continue
         for node in tree.body:
             if isinstance(node, ast.ClassDef) and node.name in classes:
                 for statement in node.body:
-                    if isinstance(statement, ast.AnnAssign) and isinstance(
-                        statement.target, ast.Name
-                    ):
-                        names.add(statement.target.id)
+                    for name, kind in _defined_names(statement).items():
+                        names.setdefault(name, f"{kind} of {node.name} in {rel}")
     return names
+
+
+def _defined_names(statement: ast.stmt) -> dict[str, str]:
+    """The class attributes one statement of a class body defines, and what each is."""
+    if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+        decorators = {ast.unparse(decorator) for decorator in statement.decorator_list}
+        return {statement.name: "a property" if decorators & _PROPERTIES else "a method"}
+    if isinstance(statement, ast.ClassDef):
+        return {statement.name: "a nested class"}
+    targets: list[ast.expr]
+    if isinstance(statement, ast.AnnAssign):
+        targets = [statement.target]
+    elif isinstance(statement, ast.Assign):
+        targets = list(statement.targets)
+    else:
+        return {}
+    names: dict[str, str] = {}
+    for target in targets:
+        elements = target.elts if isinstance(target, ast.Tuple | ast.List) else [target]
+        for item in elements:
+            if isinstance(item, ast.Name):
+                names[item.id] = "an attribute"
+    return names
+
+
+_PROPERTIES = {"property", "functools.cached_property", "cached_property", "hybrid_property"}

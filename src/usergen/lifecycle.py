@@ -1,0 +1,115 @@
+"""`usergen remove-field` and `rename-field`: the rest of a field's life (listing.py lists them).
+
+They change the recorded field list the way add-field does (two renders, a 3-way merge into the
+user's files, all or nothing) and write the revision that changes the column.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from usergen.add_field import (
+    FieldsChange,
+    apply_change,
+    check_free,
+    current_renderer,
+    taken_names,
+)
+from usergen.errors import UsageError
+from usergen.fields import check_name
+from usergen.merge import Conflict
+from usergen.migrations import REMOVE_FIELD_MIGRATION, RENAME_FIELD_MIGRATION, field_migration
+from usergen.project import Project, field_names_in_code, load
+
+
+@dataclass
+class ChangeResult:
+    """What remove-field or rename-field did (or, for a dry run, would do)."""
+
+    project: Project
+    migration: str
+    updated: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)  # written with markers
+    diff: str = ""
+
+
+def find(project: Project, name: str, command: str) -> dict[str, Any]:
+    """The recorded spec of ``name``; UsageError naming the fields there are if it is none."""
+    for spec in project.fields:
+        if spec["name"] == name:
+            return spec
+    added = ", ".join(spec["name"] for spec in project.fields) or "none yet"
+    hint = ""
+    if name in field_names_in_code(project):
+        hint = f"; {name!r} is in your own code, not added by usergen: {command} it by hand"
+    raise UsageError(f"the user has no added field {name!r} (added fields: {added}){hint}")
+
+
+def remove_field(
+    path: Path,
+    name: str,
+    *,
+    yes: bool = False,
+    dry_run: bool = False,
+    inline_conflicts: bool = False,
+) -> ChangeResult:
+    """Remove the added field ``name``: column (by a new revision), models and tests.
+
+    The migration drops the column and its values, so it needs ``yes`` (a dry run does not).
+    """
+    project = load(path)
+    spec = find(project, name, "remove")
+    if not yes and not dry_run:
+        raise UsageError(
+            f"removing {name} drops its column and every value in it once the migration runs; "
+            "run again with --yes to go on (or --dry-run to see the change)"
+        )
+    migration = field_migration(
+        project.root,
+        f"remove_{name}_from_user",
+        REMOVE_FIELD_MIGRATION,
+        {"field": spec},
+        current_renderer().render_template,
+    )
+    change = FieldsChange(
+        project,
+        [other for other in project.fields if other["name"] != name],
+        migration,
+        f"usergen remove-field {name}",
+    )
+    return _run(change, dry_run, inline_conflicts)
+
+
+def rename_field(
+    path: Path,
+    old: str,
+    new: str,
+    *,
+    dry_run: bool = False,
+    inline_conflicts: bool = False,
+) -> ChangeResult:
+    """Rename the added field ``old`` to ``new`` everywhere; the migration keeps its values."""
+    project = load(path)
+    spec = find(project, old, "rename")
+    check_name(new, taken_names(project))
+    check_free(project, new)
+    migration = field_migration(
+        project.root,
+        f"rename_{old}_to_{new}",
+        RENAME_FIELD_MIGRATION,
+        {"field": spec, "new_name": new},
+        current_renderer().render_template,
+    )
+    fields = [{**other, "name": new} if other["name"] == old else other for other in project.fields]
+    change = FieldsChange(project, fields, migration, f"usergen rename-field {old} {new}")
+    return _run(change, dry_run, inline_conflicts)
+
+
+def _run(change: FieldsChange, dry_run: bool, inline_conflicts: bool) -> ChangeResult:
+    planned, updated, created, diff = apply_change(
+        change, dry_run=dry_run, inline_conflicts=inline_conflicts
+    )
+    return ChangeResult(
+        change.project, planned.migration, updated, created, planned.conflicts, diff
+    )
