@@ -6,7 +6,7 @@ from typing import Any
 import sqlalchemy as sa
 from databases import Database
 
-from ..db import CompiledSelect, is_unique_violation, unique_violation_columns
+from ..db import is_unique_violation, table_values, unique_violation_columns
 from .exceptions import UserAlreadyExists, UserNotExists, UserValueTaken
 from .schemas import UserDB
 from .sessions import user_sessions
@@ -19,18 +19,10 @@ class SQLAlchemyUserDatabase:
         self.user_db_model = user_db_model
         self.database = database
         self.users = users
-        # Logins, registrations and the superuser routes read users by email or id: compiled
-        # once (see db.py), which leaves the event loop more time for other requests.
-        self._select_by_id = CompiledSelect(
-            database, sa.select(users).where(users.c.id == sa.bindparam("id"))
-        )
-        self._select_by_email = CompiledSelect(
-            database, sa.select(users).where(users.c.email == sa.bindparam("email"))
-        )
 
     async def get(self, id: uuid.UUID) -> UserDB | None:
         """The user with this id, if any."""
-        return self._to_user(await self._select_by_id.fetch_one(id=id))
+        return await self._fetch_user(self.users.c.id == id)
 
     async def get_by_email(self, email: str) -> UserDB | None:
         """The user with this email, compared without regard to case (the column's collation)."""
@@ -38,12 +30,14 @@ class SQLAlchemyUserDatabase:
         # answers a NUL in a query parameter with an error, which would make a login a 500.
         if "\x00" in email:
             return None
-        return self._to_user(await self._select_by_email.fetch_one(email=email))
+        return await self._fetch_user(self.users.c.email == email)
 
     async def create(self, values: dict[str, Any]) -> UserDB:
         """Insert a user and return it; `UserAlreadyExists` if the email is taken, even by a
         registration running at the same moment (the unique index decides), `UserValueTaken`
         if another unique column is."""
+        # `databases` runs no Python-side column defaults, so the id is chosen here; the
+        # flags have server defaults.
         values = {"id": uuid.uuid4(), **values}
         try:
             await self.database.execute(self.users.insert().values(**values))
@@ -105,5 +99,8 @@ class SQLAlchemyUserDatabase:
             raise UserNotExists
         return user
 
-    def _to_user(self, row: dict[str, Any] | None) -> UserDB | None:
-        return None if row is None else self.user_db_model.model_validate(row)
+    async def _fetch_user(self, condition: sa.ColumnElement[bool]) -> UserDB | None:
+        row = await self.database.fetch_one(sa.select(self.users).where(condition))
+        if row is None:
+            return None
+        return self.user_db_model.model_validate(table_values(row, self.users))
