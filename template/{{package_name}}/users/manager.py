@@ -229,8 +229,11 @@ class UserManager:
         """
         try:
             claims = self.tokens.decode(token, VERIFY_AUDIENCE)
-            user_id = uuid.UUID(claims["sub"])
-            user = await self.get_by_email(claims["email"])
+            user_id = self.tokens.uuid_claim(claims, "sub")
+            email = claims.get("email")
+            if not isinstance(email, str):
+                raise InvalidToken("email is not a string")
+            user = await self.get_by_email(email)
         except (InvalidToken, KeyError, TypeError, ValueError, UserNotExists):
             raise InvalidVerifyToken from None
         if user.id != user_id:
@@ -271,7 +274,7 @@ class UserManager:
         """
         try:
             claims = self.tokens.decode(token, RESET_PASSWORD_AUDIENCE)
-            user = await self.get(uuid.UUID(claims["sub"]))
+            user = await self.get(self.tokens.uuid_claim(claims, "sub"))
             fingerprint = str(claims["password_fgpt"])
         except (InvalidToken, KeyError, TypeError, ValueError, UserNotExists):
             raise InvalidResetPasswordToken from None
