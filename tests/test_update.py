@@ -10,6 +10,7 @@ import contextlib
 import re
 import shutil
 import sqlite3
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from usergen import versions
 from usergen.render import CREATE_ONLY, Renderer
 
-from .generated import new_project, run, tree_hashes, usergen
+from .generated import run, tree_hashes, usergen
 from .test_add_field_apps import _async, alembic, database, server_or_skip
 from .user_edits import edit_like_a_user, missing_edits
 
@@ -223,6 +224,8 @@ def test_schema_changes_arrive_as_a_revision_after_the_current_head(old_app: Pat
     assert written is not None, result.stdout
     migration = (old_app / written.group(1)).read_text()
     assert 'down_revision: str | None = "0004"' in migration
+    for lint in (["check"], ["format", "--check", "--diff"]):
+        run(sys.executable, "-m", "ruff", *lint, written.group(1), cwd=old_app)
     database = old_app / "app.db"
     env = {"DATABASE_URL": f"sqlite:///{database}"}
     run("python", "-m", "alembic", "upgrade", "head", cwd=old_app, env=env)
@@ -230,54 +233,93 @@ def test_schema_changes_arrive_as_a_revision_after_the_current_head(old_app: Pat
     run("python", "-m", "alembic", "upgrade", "head", cwd=old_app, env=env)
 
 
-async def describe_schema(url: str) -> dict[str, object]:
-    """The user tables as the database has them: columns (type, collation, nullability,
-    default), indexes, keys; column order aside."""
+USERS = sa.table(
+    "user",
+    *(sa.column(name) for name in ("id", "email", "hashed_password")),
+    *(sa.column(name, sa.Boolean()) for name in ("is_active", "is_superuser", "is_verified")),
+)
+ROWS = [
+    {
+        "id": uuid.UUID(int=n + 1).hex,
+        "email": f"User{n}@Example.com",
+        "hashed_password": "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA",
+        "is_active": n != 1,
+        "is_superuser": n == 0,
+        "is_verified": n == 2,
+    }
+    for n in range(3)
+]
+
+
+async def execute(url: str, statement: sa.Executable) -> list[tuple[Any, ...]]:
     engine = create_async_engine(_async(url))
-
-    def describe(sync: Any) -> dict[str, object]:
-        inspector = sa.inspect(sync)
-        tables: dict[str, object] = {}
-        for table in ("user", "user_session"):
-            columns = {
-                column["name"]: (
-                    repr(column["type"]),
-                    column["nullable"],
-                    column.get("default"),
-                )
-                for column in inspector.get_columns(table)
-            }
-            indexes = {
-                index["name"]: (tuple(index["column_names"]), bool(index["unique"]))
-                for index in inspector.get_indexes(table)
-            }
-            keys = (
-                inspector.get_pk_constraint(table),
-                sorted(map(repr, inspector.get_foreign_keys(table))),
-                sorted(map(repr, inspector.get_unique_constraints(table))),
-            )
-            tables[table] = (columns, indexes, keys)
-        return tables
-
-    async with engine.connect() as connection:
-        described = await connection.run_sync(describe)
+    async with engine.begin() as connection:
+        result = await connection.execute(statement)
+        rows = [tuple(row) for row in result] if result.returns_rows else []
     await engine.dispose()
-    return described
+    return rows
+
+
+async def schema(url: str) -> dict[str, Any]:
+    """What migrations decide about the user tables: each column's type, nullability, server
+    default and collation, the keys, indexes and unique constraints."""
+
+    def inspect(connection: sa.Connection) -> dict[str, Any]:
+        inspector = sa.inspect(connection)
+        found: dict[str, Any] = {}
+        for table in ("user", "user_session"):
+            found[table] = {
+                "columns": [
+                    (c["name"], repr(c["type"]), c["nullable"], c.get("default"))
+                    for c in inspector.get_columns(table)
+                ],
+                "pk": inspector.get_pk_constraint(table),
+                "fks": inspector.get_foreign_keys(table),
+                "indexes": sorted(inspector.get_indexes(table), key=lambda index: index["name"]),
+                "unique": inspector.get_unique_constraints(table),
+            }
+        if connection.dialect.name == "sqlite":
+            # SQLite reports collations only for index columns.
+            index = connection.exec_driver_sql("PRAGMA index_xinfo('ix_user_normalized_email')")
+            found["email collation"] = [row[4] for row in index if row[5]]
+        return found
+
+    engine = create_async_engine(_async(url))
+    async with engine.connect() as connection:
+        found = await connection.run_sync(inspect)
+    await engine.dispose()
+    return found
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql"])
-def test_an_updated_schema_is_the_schema_of_a_new_project(tmp_path: Path, backend: str) -> None:
+def test_an_updated_project_has_the_schema_of_a_new_one_and_keeps_its_rows(
+    backend: str, tmp_path: Path
+) -> None:
     server_or_skip(backend)
     old = render_at(OLDEST, tmp_path / "old" / "shop")
-    (tmp_path / "new").mkdir()
-    new = new_project(tmp_path / "new")
+    new = render_at(CURRENT, tmp_path / "new" / "shop")
     with database(backend, tmp_path) as old_url, database(backend, tmp_path) as new_url:
         alembic(old, old_url, "upgrade", "head")
+        asyncio.run(execute(old_url, USERS.insert().values(ROWS)))
+
         usergen("update", cwd=old)
         alembic(old, old_url, "upgrade", "head")
         alembic(new, new_url, "upgrade", "head")
 
-        assert asyncio.run(describe_schema(old_url)) == asyncio.run(describe_schema(new_url))
+        assert asyncio.run(schema(old_url)) == asyncio.run(schema(new_url))
+        kept = asyncio.run(execute(old_url, sa.select(USERS).order_by(USERS.c.email)))
+        assert [(row[1], *row[3:]) for row in kept] == [
+            (row["email"], row["is_active"], row["is_superuser"], row["is_verified"])
+            for row in ROWS
+        ]
+        # What the new schema is for: the database fills in the flags an insert leaves out.
+        added = {"id": uuid.uuid4().hex, "email": "new@example.com", "hashed_password": "h"}
+        with_canonical = sa.table("user", *USERS.c, sa.column("normalized_email"))
+        canonical = {**added, "normalized_email": "new@example.com"}
+        asyncio.run(execute(old_url, sa.insert(with_canonical).values(canonical)))
+        flags = sa.select(USERS.c.is_active, USERS.c.is_superuser, USERS.c.is_verified)
+        where = USERS.c.email == "new@example.com"
+        assert asyncio.run(execute(old_url, flags.where(where))) == [(True, False, False)]
 
 
 def sqlite_rows(database: Path, query: str) -> list[tuple[object, ...]]:

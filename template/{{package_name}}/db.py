@@ -164,10 +164,17 @@ class BoundedDatabase(Database):
 
 
 def create_database(
-    url: str, pool_size: int = 20, command_timeout: float = COMMAND_TIMEOUT
+    url: str,
+    pool_size: int = 20,
+    command_timeout: float = COMMAND_TIMEOUT,
+    sqlite_busy_timeout: float = 5,
 ) -> Database:
     """Build the `databases` connection pool for ``url``, with bounded connect and query times
-    on a database server."""
+    on a database server.
+
+    On SQLite a writer waits up to ``sqlite_busy_timeout`` seconds for another writer's lock
+    before failing (and the request answering 503).
+    """
     normalized = async_url(url)
     backend = make_url(normalized).get_backend_name()
     options: dict[str, Any]
@@ -183,81 +190,33 @@ def create_database(
     elif backend == "mysql":
         options = {"minsize": 1, "maxsize": pool_size, "connect_timeout": CONNECT_TIMEOUT}
     else:
-        # SQLite waits this long for a lock held by another writer before failing. A file on
-        # this machine does not stop answering, so its queries need no bound of their own.
-        return Database(normalized, timeout=CONNECT_TIMEOUT)
+        # A file on this machine does not stop answering, so its queries need no bound of
+        # their own.
+        return Database(normalized, timeout=sqlite_busy_timeout)
     return BoundedDatabase(normalized, query_timeout=command_timeout, **options)
 
 
-def result_processor(type_: sa.types.TypeEngine[Any], dialect: Dialect) -> Any:
-    """SQLAlchemy's conversion of what the driver returns for ``type_``, if it needs one.
+async def connect(database: Database) -> None:
+    """Connect, and on SQLite switch the file to write-ahead logging.
 
-    For numbers the PostgreSQL dialect chooses by the driver's type code, known only once a
-    query ran, and refuses without it; asyncpg already returns float and Decimal as the columns
-    say, so those need no conversion.
+    In its default journal mode SQLite makes readers and the writer wait for each other, and
+    under concurrent writes some requests failed with "database is locked" after the busy
+    timeout; in WAL mode reads never wait and writes only wait for each other. The mode is
+    stored in the database file, so this only changes something the first time.
     """
-    try:
-        return type_.dialect_impl(dialect).result_processor(dialect, None)
-    except (TypeError, sa.exc.InvalidRequestError):
-        return None
+    await database.connect()
+    if database.url.dialect == "sqlite" and database.url.database not in ("", ":memory:"):
+        await database.execute("PRAGMA journal_mode=WAL")
 
 
-class CompiledSelect:
-    """A SELECT compiled once, then run with new values straight on the driver's connection.
+def table_values(row: Record, table: sa.Table) -> dict[str, Any]:
+    """The values of ``table``'s columns in ``row`` (a select of the table), as Python values.
 
-    `databases` builds and compiles the SQLAlchemy statement again on every call. For the query
-    behind every authenticated request that was most of the request's time (measured with
-    py-spy: about 0.9 ms of CPU, against 0.2 ms for running it), so the hot queries are compiled
-    here once, when the app is built. Write the statement with ``sa.bindparam("name")``
-    placeholders and pass the values by name; other queries can keep using `databases`.
+    Reading each column through the row converts it as the column's type says; the row's
+    ``_mapping`` holds what the driver returned, which on PostgreSQL is JSON still as text
+    unless the pool decodes it (as `create_database` sets it up to).
     """
-
-    def __init__(self, database: Database, statement: sa.Select[Any]) -> None:
-        self.database = database
-        self.backend = make_url(str(database.url)).get_backend_name()
-        # The SQLAlchemy dialect of the async driver itself, so the SQL has the driver's
-        # placeholders ($1, %s or ?) and values convert as SQLAlchemy would convert them.
-        dialect = make_url(str(database.url)).get_dialect()()
-        compiled = statement.compile(dialect=dialect)
-        self.sql = compiled.string
-        self._params = [
-            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
-            for name in compiled.positiontup or ()
-        ]
-        self._columns = [
-            (key, result_processor(column.type, dialect))
-            for key, column in statement.selected_columns.items()
-        ]
-
-    async def fetch_one(self, **values: Any) -> dict[str, Any] | None:
-        """The first row for these parameter values, as column key → value; None if none."""
-        args = [
-            values[name] if process is None else process(values[name])
-            for name, process in self._params
-        ]
-        # The connection of the current task (or of its transaction), as `databases` uses it.
-        async with self.database.connection() as connection:
-            if isinstance(self.database, BoundedDatabase):
-                row = await self.database.bounded(connection, self._fetch(connection, args))
-            else:
-                row = await self._fetch(connection, args)
-        if row is None:
-            return None
-        return {
-            key: value if process is None else process(value)
-            for (key, process), value in zip(self._columns, row, strict=True)
-        }
-
-    async def _fetch(self, connection: Connection, args: list[Any]) -> Any:
-        driver = connection.raw_connection
-        if self.backend == "postgresql":
-            return await driver.fetchrow(self.sql, *args)
-        if self.backend == "mysql":
-            async with driver.cursor() as cursor:
-                await cursor.execute(self.sql, args)
-                return await cursor.fetchone()
-        async with driver.execute(self.sql, args) as cursor:
-            return await cursor.fetchone()
+    return {column.key: row[column.key] for column in table.columns}
 
 
 async def _decode_json(connection: Any) -> None:
@@ -349,7 +308,7 @@ def unavailable_error_types() -> tuple[type[Exception], ...]:
     The app answers 503 for these (when `is_unavailable` confirms), so clients retry instead
     of waiting on a hung request.
     """
-    types: list[type[Exception]] = [OSError]
+    types: list[type[Exception]] = [OSError, sqlite3.OperationalError]
     try:
         import asyncpg
 
@@ -375,6 +334,9 @@ def is_unavailable(error: BaseException) -> bool:
     """Tell whether an error means the database cannot be reached right now."""
     if isinstance(error, OSError):
         return True
+    if isinstance(error, sqlite3.OperationalError):
+        # Another writer held the lock for longer than the busy timeout: worth a retry.
+        return error.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
     module = type(error).__module__
     if module.startswith("asyncpg"):
         return True

@@ -6,7 +6,7 @@ from typing import Any
 import sqlalchemy as sa
 from databases import Database
 
-from ..db import CompiledSelect, is_unique_violation, unique_violation_columns
+from ..db import is_unique_violation, table_values, unique_violation_columns
 from .addresses import canonical_email
 from .exceptions import UserAlreadyExists, UserNotExists, UserValueTaken
 from .schemas import UserDB
@@ -20,19 +20,10 @@ class SQLAlchemyUserDatabase:
         self.user_db_model = user_db_model
         self.database = database
         self.users = users
-        # Logins, registrations and the superuser routes read users by email or id: compiled
-        # once (see db.py), which leaves the event loop more time for other requests.
-        self._select_by_id = CompiledSelect(
-            database, sa.select(users).where(users.c.id == sa.bindparam("id"))
-        )
-        self._select_by_email = CompiledSelect(
-            database,
-            sa.select(users).where(users.c.normalized_email == sa.bindparam("normalized_email")),
-        )
 
     async def get(self, id: uuid.UUID) -> UserDB | None:
         """The user with this id, if any."""
-        return self._to_user(await self._select_by_id.fetch_one(id=id))
+        return await self._fetch_user(self.users.c.id == id)
 
     async def get_by_email(self, email: str) -> UserDB | None:
         """The user whose address has the canonical form of ``email`` (see addresses.py)."""
@@ -40,14 +31,14 @@ class SQLAlchemyUserDatabase:
         # answers a NUL in a query parameter with an error, which would make a login a 500.
         if "\x00" in email:
             return None
-        return self._to_user(
-            await self._select_by_email.fetch_one(normalized_email=canonical_email(email))
-        )
+        return await self._fetch_user(self.users.c.normalized_email == canonical_email(email))
 
     async def create(self, values: dict[str, Any]) -> UserDB:
         """Insert a user and return it; `UserAlreadyExists` if the email is taken, even by a
         registration running at the same moment (the unique index decides), `UserValueTaken`
         if another unique column is."""
+        # `databases` runs no Python-side column defaults, so the id is chosen here; the
+        # flags and the password version have server defaults.
         values = {
             "id": uuid.uuid4(),
             **values,
@@ -133,5 +124,8 @@ class SQLAlchemyUserDatabase:
             raise UserNotExists
         return user
 
-    def _to_user(self, row: dict[str, Any] | None) -> UserDB | None:
-        return None if row is None else self.user_db_model.model_validate(row)
+    async def _fetch_user(self, condition: sa.ColumnElement[bool]) -> UserDB | None:
+        row = await self.database.fetch_one(sa.select(self.users).where(condition))
+        if row is None:
+            return None
+        return self.user_db_model.model_validate(table_values(row, self.users))

@@ -228,8 +228,8 @@ class UserManager:
         """
         try:
             claims = self.tokens.decode(token, VERIFY_AUDIENCE)
-            user = await self.get(uuid.UUID(claims["sub"]))
-            email = claims["email"]
+            user = await self.get(self.tokens.uuid_claim(claims, "sub"))
+            email = claims.get("email")
         except (InvalidToken, KeyError, TypeError, ValueError, UserNotExists):
             raise InvalidVerifyToken from None
         if email != user.email:
@@ -272,7 +272,7 @@ class UserManager:
         """
         try:
             claims = self.tokens.decode(token, RESET_PASSWORD_AUDIENCE)
-            user = await self.get(uuid.UUID(claims["sub"]))
+            user = await self.get(self.tokens.uuid_claim(claims, "sub"))
             fingerprint = str(claims["password_fgpt"])
             email = claims["email"]
         except (InvalidToken, KeyError, TypeError, ValueError, UserNotExists):

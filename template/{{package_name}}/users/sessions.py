@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from databases import Database
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, CompiledSelect, UTCDateTime, is_foreign_key_violation
+from ..db import Base, UTCDateTime, is_foreign_key_violation, table_values
 from .exceptions import UserNotExists
 from .schemas import UserDB
 
@@ -94,24 +94,6 @@ class SessionStore:
         self.users = users
         self.user_model = user_model
         self.inactivity_timeout = dt.timedelta(seconds=inactivity_timeout_seconds)
-        # Every authenticated request runs this query, so it is compiled once (see db.py).
-        self._select_user = CompiledSelect(
-            database,
-            sa.select(users, user_sessions.c.last_used_at.label("session_last_used_at"))
-            .join(
-                user_sessions,
-                sa.and_(
-                    user_sessions.c.user_id == users.c.id,
-                    user_sessions.c.password_version == users.c.password_version,
-                ),
-            )
-            .where(
-                user_sessions.c.id == sa.bindparam("session_id"),
-                user_sessions.c.user_id == sa.bindparam("user_id"),
-                user_sessions.c.expires_at > sa.bindparam("now"),
-                user_sessions.c.last_used_at > sa.bindparam("idle_since"),
-            ),
-        )
 
     async def create(
         self, user: UserDB, lifetime_seconds: int, client: Client | None = None
@@ -162,12 +144,23 @@ class SessionStore:
         """The user of a live session, or None if it ended, expired, sat unused too long, or the
         password changed since it began."""
         now = dt.datetime.now(dt.UTC)
-        row = await self._select_user.fetch_one(
-            session_id=session_id,
-            user_id=user_id,
-            now=now,
-            idle_since=now - self.inactivity_timeout,
+        query = (
+            sa.select(self.users, user_sessions.c.last_used_at.label("session_last_used_at"))
+            .join(
+                user_sessions,
+                sa.and_(
+                    user_sessions.c.user_id == self.users.c.id,
+                    user_sessions.c.password_version == self.users.c.password_version,
+                ),
+            )
+            .where(
+                user_sessions.c.id == session_id,
+                user_sessions.c.user_id == user_id,
+                user_sessions.c.expires_at > now,
+                user_sessions.c.last_used_at > now - self.inactivity_timeout,
+            )
         )
+        row = await self.database.fetch_one(query)
         if row is None:
             return None
         if _aware(row["session_last_used_at"]) < now - LAST_USED_PRECISION:
@@ -176,7 +169,7 @@ class SessionStore:
                 .where(user_sessions.c.id == session_id)
                 .values(last_used_at=now)
             )
-        return self.user_model.model_validate(row)
+        return self.user_model.model_validate(table_values(row, self.users))
 
     async def active(self, user_id: uuid.UUID) -> list[SessionInfo]:
         """The user's live sessions, the most recently used first."""
