@@ -269,10 +269,11 @@ async def schema(url: str) -> dict[str, Any]:
         found: dict[str, Any] = {}
         for table in ("user", "user_session"):
             found[table] = {
-                "columns": [
+                # By name: a column added later comes last, wherever a new table has it.
+                "columns": sorted(
                     (c["name"], repr(c["type"]), c["nullable"], c.get("default"))
                     for c in inspector.get_columns(table)
-                ],
+                ),
                 "pk": inspector.get_pk_constraint(table),
                 "fks": inspector.get_foreign_keys(table),
                 "indexes": sorted(inspector.get_indexes(table), key=lambda index: index["name"]),
@@ -314,7 +315,8 @@ def test_an_updated_project_has_the_schema_of_a_new_one_and_keeps_its_rows(
         ]
         # What the new schema is for: the database fills in the flags an insert leaves out.
         added = {"id": uuid.uuid4().hex, "email": "new@example.com", "hashed_password": "h"}
-        with_canonical = sa.table("user", *USERS.c, sa.column("normalized_email"))
+        columns = (sa.column(column.name, column.type) for column in USERS.c)
+        with_canonical = sa.table("user", *columns, sa.column("normalized_email"))
         canonical = {**added, "normalized_email": "new@example.com"}
         asyncio.run(execute(old_url, sa.insert(with_canonical).values(canonical)))
         flags = sa.select(USERS.c.is_active, USERS.c.is_superuser, USERS.c.is_verified)
