@@ -145,6 +145,21 @@ class ConflictMode(enum.StrEnum):
     inline = "inline"
 
 
+# Options that every command changing a project takes alike.
+ConflictOption = Annotated[
+    ConflictMode,
+    typer.Option(
+        help="When your edits and the change touch the same lines: refuse and change "
+        "nothing, or write git's conflict markers into the file."
+    ),
+]
+PathOption = Annotated[Path, typer.Option(help="The project folder (default: the current folder).")]
+DryRunOption = Annotated[
+    bool,
+    typer.Option("--dry-run", help="Print the diff of every file it would change; change nothing."),
+]
+
+
 FIELD_TYPES = "str, text, int, float, decimal, bool, date, datetime, uuid, json, choices"
 
 
@@ -210,22 +225,9 @@ def add_field_command(
     choices: Annotated[
         str | None, typer.Option(help="choices: the allowed values, comma-separated.")
     ] = None,
-    dry_run: Annotated[
-        bool,
-        typer.Option(
-            "--dry-run", help="Print the diff of every file it would change; change nothing."
-        ),
-    ] = False,
-    path: Annotated[
-        Path, typer.Option(help="The project folder (default: the current folder).")
-    ] = Path("."),
-    conflict: Annotated[
-        ConflictMode,
-        typer.Option(
-            help="When your edits and the change touch the same lines: refuse and change "
-            "nothing, or write git's conflict markers into the file."
-        ),
-    ] = ConflictMode.refuse,
+    dry_run: DryRunOption = False,
+    path: PathOption = Path("."),
+    conflict: ConflictOption = ConflictMode.refuse,
 ) -> None:
     """Add a field to the user: column, API models, migration and tests, keeping your edits."""
     from usergen.add_field import ConflictError, add_field
@@ -292,22 +294,9 @@ def update(
         Database | None,
         typer.Option("--db", help="Set the project up for this database instead."),
     ] = None,
-    dry_run: Annotated[
-        bool,
-        typer.Option(
-            "--dry-run", help="Print the diff of every file it would change; change nothing."
-        ),
-    ] = False,
-    path: Annotated[
-        Path, typer.Option(help="The project folder (default: the current folder).")
-    ] = Path("."),
-    conflict: Annotated[
-        ConflictMode,
-        typer.Option(
-            help="When your edits and the change touch the same lines: refuse and change "
-            "nothing, or write git's conflict markers into the file."
-        ),
-    ] = ConflictMode.refuse,
+    dry_run: DryRunOption = False,
+    path: PathOption = Path("."),
+    conflict: ConflictOption = ConflictMode.refuse,
 ) -> None:
     """Bring the project to a newer template version (or other answers), keeping your edits."""
     from usergen.add_field import ConflictError, unified_diff
@@ -352,20 +341,6 @@ def update(
         )
     if result.conflicts:
         report_inline_conflicts(result.conflicts)
-
-
-ConflictOption = Annotated[
-    ConflictMode,
-    typer.Option(
-        help="When your edits and the change touch the same lines: refuse and change "
-        "nothing, or write git's conflict markers into the file."
-    ),
-]
-PathOption = Annotated[Path, typer.Option(help="The project folder (default: the current folder).")]
-DryRunOption = Annotated[
-    bool,
-    typer.Option("--dry-run", help="Print the diff of every file it would change; change nothing."),
-]
 
 
 @app.command("fields")
