@@ -1,6 +1,7 @@
 """`usergen` command line: help, version, `new` and its refusals."""
 
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -178,6 +179,8 @@ def test_invalid_package_names_are_refused_before_writing(tmp_path: Path) -> Non
         ("class", "keyword"),
         ("json", "shadow"),
         ("fastapi", "shadow"),
+        ("test", "shell runs as its own builtin"),
+        ("echo", "shell runs as its own builtin"),
     ]:
         result = usergen("new", tmp_path / "x", "--package", name, "--defaults")
         assert result.returncode == 2, name
@@ -260,3 +263,14 @@ def test_new_on_a_terminal_asks_the_questions(tmp_path: Path) -> None:
     assert answers["project_name"] == "My-Thing"
     assert answers["package_name"] == "thing"
     assert answers["database"] == "postgresql"
+
+
+def test_shell_completion_is_offered() -> None:
+    installed = shutil.which("usergen")
+    assert installed is not None
+    result = subprocess.run(
+        [installed, "--show-completion", "bash"], capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "_USERGEN_COMPLETE=complete_bash" in result.stdout

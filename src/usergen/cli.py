@@ -19,7 +19,6 @@ app = typer.Typer(
     name="usergen",
     help="Generate user accounts and authentication for a FastAPI app, as code you own.",
     no_args_is_help=True,
-    add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )

@@ -18,6 +18,21 @@ _TAKEN = {
 }  # fmt: skip
 
 
+# Shell builtins and keywords (bash's, which include POSIX sh's): the generated app installs a
+# command named after its package, and the shell would run its own instead (`test serve` tests
+# nothing and prints nothing). No library lists them, so here they are.
+_SHELL_BUILTINS = {
+    "alias", "bg", "bind", "break", "builtin", "caller", "case", "cd", "command", "compgen",
+    "complete", "compopt", "continue", "declare", "dirs", "disown", "do", "done", "echo", "elif",
+    "else", "enable", "esac", "eval", "exec", "exit", "export", "false", "fc", "fg", "fi", "for",
+    "function", "getopts", "hash", "help", "history", "if", "in", "jobs", "kill", "let", "local",
+    "logout", "mapfile", "popd", "printf", "pushd", "pwd", "read", "readarray", "readonly",
+    "return", "select", "set", "shift", "shopt", "source", "suspend", "test", "then", "time",
+    "times", "trap", "true", "type", "typeset", "ulimit", "umask", "unalias", "unset", "until",
+    "wait", "while",
+}  # fmt: skip
+
+
 def check_package_name(name: str) -> str:
     """Return ``name`` if it can be the generated package's import name, else raise UsageError."""
     if not _PACKAGE.match(name):
@@ -27,6 +42,11 @@ def check_package_name(name: str) -> str:
         )
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         raise UsageError(f"invalid package name {name!r}: it is a Python keyword")
+    if name in _SHELL_BUILTINS:
+        raise UsageError(
+            f"invalid package name {name!r}: the app's command would be {name!r}, which the "
+            "shell runs as its own builtin; choose another with --package"
+        )
     if name in sys.stdlib_module_names or name in _TAKEN:
         raise UsageError(
             f"invalid package name {name!r}: it would shadow the module of that name; "
