@@ -274,3 +274,13 @@ def test_shell_completion_is_offered() -> None:
 
     assert result.returncode == 0, result.stderr
     assert "_USERGEN_COMPLETE=complete_bash" in result.stdout
+
+
+def test_next_steps_create_the_database_of_a_server(tmp_path: Path) -> None:
+    postgresql = usergen("new", tmp_path / "pg_app", "--db", "postgresql", "--defaults")
+    mysql = usergen("new", tmp_path / "my_app", "--db", "mysql", "--defaults")
+    sqlite = usergen("new", tmp_path / "lite_app", "--defaults")
+
+    assert "  createdb -h 127.0.0.1 -U postgres pg_app\n" in postgresql.stdout
+    assert 'mysql -h 127.0.0.1 -u root -e "CREATE DATABASE my_app ' in mysql.stdout
+    assert "createdb" not in sqlite.stdout and "CREATE DATABASE" not in sqlite.stdout

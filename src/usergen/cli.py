@@ -99,10 +99,19 @@ def new(
         typer.echo(f"  kept     {rel}")
     where = Path.cwd()
     shown = project.dest.relative_to(where) if project.dest.is_relative_to(where) else project.dest
+    # The default DATABASE_URL names a database of the package's name, which must exist.
+    create_database = {
+        "postgresql": f"  createdb -h 127.0.0.1 -U postgres {project.package}\n",
+        "mysql": (
+            f'  mysql -h 127.0.0.1 -u root -e "CREATE DATABASE {project.package} '
+            'CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"\n'
+        ),
+    }.get(project.database, "")
     typer.echo(
         f"\nCreated the user module of {project.package} in {shown}. Next:\n\n"
         f"  cd {shown}\n"
         f"  pip install -e .\n"
+        f"{create_database}"
         f"  {project.package} serve\n\n"
         'Run its tests with: pip install -e ".[test]" && pytest'
     )

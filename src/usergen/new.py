@@ -17,6 +17,7 @@ class NewProject:
 
     dest: Path
     package: str
+    database: str
     written: list[str]
     unchanged: list[str]
 
@@ -102,5 +103,7 @@ def generate(
     # Only a head start for the next command (add-field answers faster): never fail `new`.
     with contextlib.suppress(Exception):
         renderer.precompile()
-    package_name = str(answers_of(rendered).get("package_name", answers.get("package_name")))
-    return NewProject(dest, package_name, sorted(changes.writes), unchanged)
+    recorded = answers_of(rendered)
+    package_name = str(recorded.get("package_name", answers.get("package_name")))
+    database_name = str(recorded.get("database", answers.get("database", "sqlite")))
+    return NewProject(dest, package_name, database_name, sorted(changes.writes), unchanged)

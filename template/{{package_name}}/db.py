@@ -345,3 +345,26 @@ def is_unavailable(error: BaseException) -> bool:
             (code,) for code in _MYSQL_UNAVAILABLE
         }
     return False
+
+
+# What the servers answer for a database that does not exist: SQLSTATE 3D000 (PostgreSQL) and
+# error 1049, "Unknown database" (MySQL).
+_PG_INVALID_CATALOG = "3D000"
+_MYSQL_UNKNOWN_DATABASE = 1049
+
+
+def is_missing_database(error: BaseException) -> bool:
+    """Tell whether ``error``, or an error it was raised from, says the database of the URL
+    does not exist."""
+    checked: list[BaseException] = []
+    found: BaseException | None = error
+    while found is not None and not any(found is earlier for earlier in checked):
+        if getattr(found, "sqlstate", None) == _PG_INVALID_CATALOG:
+            return True
+        if type(found).__module__.startswith("pymysql") and found.args[:1] == (
+            _MYSQL_UNKNOWN_DATABASE,
+        ):
+            return True
+        checked.append(found)
+        found = getattr(found, "orig", None) or found.__cause__ or found.__context__
+    return False

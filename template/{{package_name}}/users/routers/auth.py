@@ -37,6 +37,7 @@ def build_auth_router(transport: Transport, *, requires_verification: bool) -> A
     @router.post(
         "/login",
         name=f"auth:{transport.name}.login",
+        summary="Log in",
         status_code=transport.login_status_code,
         response_class=Response,
         responses={
@@ -89,6 +90,7 @@ def build_auth_router(transport: Transport, *, requires_verification: bool) -> A
     @router.post(
         "/logout",
         name=f"auth:{transport.name}.logout",
+        summary="Log out",
         status_code=status.HTTP_204_NO_CONTENT,
         response_class=Response,
         responses={**transport.openapi_logout_success(), **UNAUTHORIZED},

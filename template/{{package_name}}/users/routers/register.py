@@ -19,6 +19,7 @@ router = APIRouter(route_class=StrictJSONRoute)
     response_model=User,
     status_code=status.HTTP_201_CREATED,
     name="register:register",
+    summary="Register",
     responses={
         **bad_request(
             {
@@ -29,9 +30,7 @@ router = APIRouter(route_class=StrictJSONRoute)
                 ErrorCode.REGISTER_INVALID_PASSWORD: invalid_password(
                     ErrorCode.REGISTER_INVALID_PASSWORD
                 ),
-                ErrorCode.REGISTER_VALUE_ALREADY_EXISTS: value_taken(
-                    ErrorCode.REGISTER_VALUE_ALREADY_EXISTS
-                ),
+                **value_taken(ErrorCode.REGISTER_VALUE_ALREADY_EXISTS),
             }
         ),
         **TOO_MANY_REQUESTS,

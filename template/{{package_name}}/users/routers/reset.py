@@ -29,6 +29,7 @@ router = APIRouter(route_class=StrictJSONRoute)
     "/forgot-password",
     status_code=status.HTTP_202_ACCEPTED,
     name="reset:forgot_password",
+    summary="Ask for a password reset link",
     responses={
         **ACCEPTED_EITHER_WAY,
         **UNPARSABLE_BODY,
@@ -57,6 +58,7 @@ async def forgot_password(
 @router.post(
     "/reset-password",
     name="reset:reset_password",
+    summary="Reset the password",
     responses={
         status.HTTP_200_OK: {"description": "The password is changed; every session ended."},
         **bad_request(

@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import status
 
 from ..errors import ErrorCode, ErrorModel
+from ..table import users
 
 OpenAPIResponses = dict[int | str, dict[str, Any]]
 
@@ -68,6 +69,15 @@ def invalid_password(code: ErrorCode) -> tuple[str, dict[str, str]]:
     )
 
 
-def value_taken(code: ErrorCode) -> tuple[str, dict[str, str]]:
-    """The example of a value another user already has in a unique field, under ``code``."""
-    return ("Another user has this value.", {"code": code, "field": "nickname"})
+def value_taken(code: ErrorCode) -> dict[ErrorCode, tuple[str, str | dict[str, str]]]:
+    """The example of a value another user already has in a unique field, under ``code``,
+    naming one of this app's unique fields; none if it has no unique field but the email."""
+    # The email's uniqueness lives in normalized_email and has error codes of its own.
+    fields = [
+        column.name
+        for column in users.columns
+        if column.unique and column.name not in {"email", "normalized_email"}
+    ]
+    if not fields:
+        return {}
+    return {code: ("Another user has this value.", {"code": code, "field": fields[0]})}

@@ -75,6 +75,7 @@ SUPERUSER_ONLY: OpenAPIResponses = {**UNAUTHORIZED, **FORBIDDEN, **NOT_FOUND}
     "/me/sessions",
     response_model=list[Session],
     name="sessions:my_sessions",
+    summary="List my sessions",
     responses=UNAUTHORIZED,
 )
 async def my_sessions(
@@ -90,6 +91,7 @@ async def my_sessions(
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     name="sessions:end_my_other_sessions",
+    summary="End my other sessions",
     responses={
         status.HTTP_204_NO_CONTENT: {"description": "Every other session is ended."},
         **UNAUTHORIZED,
@@ -108,6 +110,7 @@ async def end_my_other_sessions(
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     name="sessions:end_my_session",
+    summary="End one of my sessions",
     responses={**ENDED, **UNAUTHORIZED, **NOT_FOUND},
 )
 async def end_my_session(
@@ -125,6 +128,7 @@ async def end_my_session(
     response_model=list[Session],
     dependencies=[Depends(current_superuser)],
     name="sessions:user_sessions",
+    summary="List a user's sessions",
     responses=SUPERUSER_ONLY,
 )
 async def user_sessions(
@@ -140,6 +144,7 @@ async def user_sessions(
     response_class=Response,
     dependencies=[Depends(current_superuser)],
     name="sessions:end_user_session",
+    summary="End a user's session",
     responses={**ENDED, **SUPERUSER_ONLY},
 )
 async def end_user_session(

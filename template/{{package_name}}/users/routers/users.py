@@ -44,9 +44,7 @@ UPDATE_EXAMPLES: dict[ErrorCode, tuple[str, str | dict[str, str]]] = {
     ErrorCode.UPDATE_USER_INVALID_PASSWORD: invalid_password(
         ErrorCode.UPDATE_USER_INVALID_PASSWORD
     ),
-    ErrorCode.UPDATE_USER_VALUE_ALREADY_EXISTS: value_taken(
-        ErrorCode.UPDATE_USER_VALUE_ALREADY_EXISTS
-    ),
+    **value_taken(ErrorCode.UPDATE_USER_VALUE_ALREADY_EXISTS),
 }
 UPDATE_ERRORS: OpenAPIResponses = bad_request(UPDATE_EXAMPLES)
 UPDATE_ME_ERRORS: OpenAPIResponses = bad_request(
@@ -83,7 +81,13 @@ async def apply_update(
         ) from None
 
 
-@router.get("/me", response_model=User, name="users:current_user", responses=UNAUTHORIZED)
+@router.get(
+    "/me",
+    response_model=User,
+    name="users:current_user",
+    summary="Get the current user",
+    responses=UNAUTHORIZED,
+)
 async def me(authenticated: Annotated[Authenticated, Depends(current_session)]) -> UserDB:
     # Straight from the session rather than through `current_active_user`: the busiest route
     # saves a level of dependency solving (about 25 µs a request).
@@ -94,6 +98,7 @@ async def me(authenticated: Annotated[Authenticated, Depends(current_session)]) 
     "/me",
     response_model=User,
     name="users:patch_current_user",
+    summary="Update the current user",
     responses={**UNAUTHORIZED, **UPDATE_ME_ERRORS, **TOO_MANY_REQUESTS},
 )
 async def update_me(
@@ -127,6 +132,7 @@ async def update_me(
     response_model=User,
     dependencies=[Depends(current_superuser)],
     name="users:user",
+    summary="Get a user",
     responses=SUPERUSER_ONLY,
 )
 async def get_user(user: Annotated[UserDB, Depends(get_user_or_404)]) -> UserDB:
@@ -138,6 +144,7 @@ async def get_user(user: Annotated[UserDB, Depends(get_user_or_404)]) -> UserDB:
     response_model=User,
     dependencies=[Depends(current_superuser)],
     name="users:patch_user",
+    summary="Update a user",
     responses={**SUPERUSER_ONLY, **UPDATE_ERRORS},
 )
 async def update_user(
@@ -158,6 +165,7 @@ async def update_user(
     response_class=Response,
     dependencies=[Depends(current_superuser)],
     name="users:delete_user",
+    summary="Delete a user",
     responses=SUPERUSER_ONLY,
 )
 async def delete_user(

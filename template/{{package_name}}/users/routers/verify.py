@@ -19,6 +19,7 @@ router = APIRouter(route_class=StrictJSONRoute)
     "/request-verify-token",
     status_code=status.HTTP_202_ACCEPTED,
     name="verify:request-token",
+    summary="Ask for an email verification link",
     responses={
         **ACCEPTED_EITHER_WAY,
         **UNPARSABLE_BODY,
@@ -50,6 +51,7 @@ async def request_verify_token(
     "/verify",
     response_model=User,
     name="verify:verify",
+    summary="Verify the email",
     responses=bad_request(
         {
             ErrorCode.VERIFY_USER_BAD_TOKEN: (
