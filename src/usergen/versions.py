@@ -23,7 +23,7 @@ from usergen.render import load_config, template_root, template_version
 # Released template versions and the commit of this repository each was archived from.
 RELEASES = {
     "0.1.0": "94f8474abcb4a2ee53088df51528651e4cd1fcd1",
-    "0.2.0": "a38b8582b6990f4246b156915beee2baa48524ad",
+    "0.2.0": "910c9206ec9c0c1853215370e38be2390120d231",
 }
 RELEASES_FOLDER = Path(__file__).resolve().parent / "releases"
 TEMPLATE_PARTS = ("copier.yml", "template", "includes")
