@@ -66,6 +66,9 @@ def upgrade() -> None:
         sa.Column("last_used_at", TIMESTAMP, nullable=False),
         sa.Column("user_agent", sa.String(length=512), nullable=True),
         sa.Column("ip_address", sa.String(length=45), nullable=True),
+        sa.Column("refresh_token_hash", sa.String(length=64), nullable=True),
+        sa.Column("previous_refresh_token_hash", sa.String(length=64), nullable=True),
+        sa.Column("refreshed_at", TIMESTAMP, nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"], ["user.id"], name="fk_user_session_user_id_user", ondelete="CASCADE"
         ),

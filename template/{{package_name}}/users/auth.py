@@ -1,9 +1,11 @@
 """Access tokens and how they travel: a bearer header or a cookie.
 
 A login opens a session (see `sessions`) and returns a JWT naming it; each request resolves the
-JWT back to its user in one query. Both transports carry the same token.
+JWT back to its user in one query. Both transports carry the same token. With refresh tokens
+(see `refresh`), the login also returns one, which renews the access token when it expires.
 """
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +13,9 @@ from urllib.parse import urlsplit
 
 from fastapi import Request, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
+from .refresh import RefreshTokenStore, new_refresh_token, refresh_token_hash
 from .schemas import UserDB
 from .sessions import USER_AGENT_MAX_LENGTH, Client, SessionStore
 from .tokens import ACCESS_AUDIENCE, InvalidToken, TokenSigner
@@ -22,6 +26,11 @@ COOKIE_NAME = "fastapiusersauth"
 # HTTPS, for every path and no other domain, so neither a plain-http page nor a sibling
 # subdomain can plant one (to fix a victim's session) or overwrite it.
 HOST_COOKIE_NAME = "__Host-" + COOKIE_NAME
+# The refresh cookie's name. Browsers send it only to the refresh route (its Path), and a
+# `__Host-` cookie must have Path=/, so a Secure one takes the `__Secure-` prefix instead: still
+# only settable over HTTPS, though a sibling subdomain could set one for the whole site.
+REFRESH_COOKIE_NAME = "fastapiusersrefresh"
+SECURE_REFRESH_COOKIE_NAME = "__Secure-" + REFRESH_COOKIE_NAME
 # Token responses must not be stored by browsers or proxies (RFC 6749, section 5.1).
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -29,6 +38,29 @@ NO_STORE = {"Cache-Control": "no-store"}
 def cookie_name(secure: bool) -> str:
     """The login cookie's name: with the `__Host-` prefix when it is Secure (it needs HTTPS)."""
     return HOST_COOKIE_NAME if secure else COOKIE_NAME
+
+
+def refresh_cookie_name(secure: bool) -> str:
+    """The refresh cookie's name: with the `__Secure-` prefix when it is Secure."""
+    return SECURE_REFRESH_COOKIE_NAME if secure else REFRESH_COOKIE_NAME
+
+
+class BearerTokens(BaseModel):
+    """The body of a bearer login or refresh."""
+
+    access_token: str
+    token_type: str = "bearer"
+    # With refresh tokens on (REFRESH_TOKENS=true, the default).
+    refresh_token: str | None = None
+    expires_in: int | None = None
+
+
+BEARER_EXAMPLE = {
+    "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9…",
+    "token_type": "bearer",
+    "refresh_token": "3fa85f6457174562b3fc2c963f66afa6.Vh0cV1kP1qgqX3nXo0wq7Vb0y0m1pF1a2R3t4y5u6i8",
+    "expires_in": 900,
+}
 
 
 @dataclass(frozen=True)
@@ -39,20 +71,78 @@ class Authenticated:
     session_id: uuid.UUID
 
 
-class AccessTokens:
-    """Issues access tokens at login, resolves them per request, revokes them at logout."""
+@dataclass(frozen=True)
+class IssuedTokens:
+    """What a login or a refresh hands the client."""
 
-    def __init__(self, signer: TokenSigner, sessions: SessionStore, lifetime_seconds: int) -> None:
+    access_token: str
+    # Seconds the access token lasts.
+    expires_in: int
+    # None when refresh tokens are off (REFRESH_TOKENS=false).
+    refresh_token: str | None = None
+    # Seconds the refresh token lasts: what is left of its session's lifetime.
+    refresh_expires_in: int = 0
+
+
+class AccessTokens:
+    """Issues access tokens at login and refresh, resolves them per request, revokes them at
+    logout. With ``refresh_tokens``, a login also returns a refresh token, and its session
+    lasts ``session_lifetime_seconds``; without, it lasts as long as its access token."""
+
+    def __init__(
+        self,
+        signer: TokenSigner,
+        sessions: SessionStore,
+        lifetime_seconds: int,
+        *,
+        refresh_tokens: RefreshTokenStore | None = None,
+        session_lifetime_seconds: int | None = None,
+    ) -> None:
         self.signer = signer
         self.sessions = sessions
         self.lifetime_seconds = lifetime_seconds
-
-    async def issue(self, user: UserDB, request: Request | None = None) -> str:
-        """Open a session for ``user`` (from the client of ``request``) and return its token."""
-        session_id = await self.sessions.create(
-            user, self.lifetime_seconds, client_of(request) if request else None
+        self.refresh_tokens = refresh_tokens
+        # Without refresh, nothing could renew a token, so a session ends with its first one.
+        self.session_lifetime_seconds = (
+            session_lifetime_seconds or lifetime_seconds if refresh_tokens else lifetime_seconds
         )
-        claims = {"sub": str(user.id), "sid": str(session_id)}
+
+    async def issue(self, user: UserDB, request: Request | None = None) -> IssuedTokens:
+        """Open a session for ``user`` (from the client of ``request``) and return its tokens."""
+        session_id = uuid.uuid4()
+        refresh_token = new_refresh_token(session_id) if self.refresh_tokens else None
+        await self.sessions.create(
+            user,
+            self.session_lifetime_seconds,
+            client_of(request) if request else None,
+            session_id=session_id,
+            refresh_token_hash=refresh_token_hash(refresh_token) if refresh_token else None,
+        )
+        return IssuedTokens(
+            access_token=self._access_token(user.id, session_id),
+            expires_in=self.lifetime_seconds,
+            refresh_token=refresh_token,
+            refresh_expires_in=self.session_lifetime_seconds,
+        )
+
+    async def refresh(self, refresh_token: str) -> IssuedTokens | None:
+        """A new access token and refresh token for a valid ``refresh_token``, which is
+        thereby used up; None if it is not valid (see `refresh.RefreshTokenStore.rotate`)."""
+        if self.refresh_tokens is None:
+            return None
+        renewed = await self.refresh_tokens.rotate(refresh_token)
+        if renewed is None:
+            return None
+        left = renewed.session_expires_at - dt.datetime.now(dt.UTC)
+        return IssuedTokens(
+            access_token=self._access_token(renewed.user.id, renewed.session_id),
+            expires_in=self.lifetime_seconds,
+            refresh_token=renewed.refresh_token,
+            refresh_expires_in=max(1, int(left.total_seconds())),
+        )
+
+    def _access_token(self, user_id: uuid.UUID, session_id: uuid.UUID) -> str:
+        claims = {"sub": str(user_id), "sid": str(session_id)}
         return self.signer.encode(claims, ACCESS_AUDIENCE, self.lifetime_seconds)
 
     async def resolve(self, token: str) -> Authenticated | None:
@@ -67,7 +157,7 @@ class AccessTokens:
         return None if user is None else Authenticated(user, session_id)
 
     async def revoke(self, session_id: uuid.UUID) -> None:
-        """End the session of one token."""
+        """End the session of one token, and with it its refresh token."""
         await self.sessions.delete(session_id)
 
 
@@ -94,25 +184,31 @@ def client_of(request: Request) -> Client:
 
 
 class BearerTransport:
-    """The token in the JSON body at login, then in an ``Authorization: Bearer`` header."""
+    """The tokens in the JSON body at login, then the access token in an ``Authorization:
+    Bearer`` header, and the refresh token in the body of /refresh."""
 
     name = "jwt"
     login_status_code = status.HTTP_200_OK
     # Another site's page cannot read the token a login returns, so it gains nothing.
     same_site_login_only = False
 
-    def login_response(self, token: str) -> Response:
-        return JSONResponse({"access_token": token, "token_type": "bearer"}, headers=NO_STORE)
+    def login_response(self, tokens: IssuedTokens, refresh_path: str | None = None) -> Response:
+        """FastAPI Users' body (``access_token``, ``token_type``), plus ``refresh_token`` and
+        ``expires_in`` with refresh tokens on: its clients read only the keys they know."""
+        body: dict[str, str | int] = {"access_token": tokens.access_token, "token_type": "bearer"}
+        if tokens.refresh_token is not None:
+            body |= {"refresh_token": tokens.refresh_token, "expires_in": tokens.expires_in}
+        return JSONResponse(body, headers=NO_STORE)
 
-    def logout_response(self) -> Response:
+    def logout_response(self, refresh_path: str | None = None) -> Response:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     def openapi_login_success(self) -> dict[int | str, dict[str, Any]]:
-        example = {"access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9…", "token_type": "bearer"}
         return {
             status.HTTP_200_OK: {
-                "description": "The access token.",
-                "content": {"application/json": {"example": example}},
+                "description": "The access token and, with refresh tokens on, the refresh token.",
+                "model": BearerTokens,
+                "content": {"application/json": {"example": BEARER_EXAMPLE}},
             }
         }
 
@@ -121,7 +217,8 @@ class BearerTransport:
 
 
 class CookieTransport:
-    """The token in an HttpOnly cookie, for browsers."""
+    """The access token in an HttpOnly cookie, for browsers, and the refresh token in another,
+    which browsers send only to the refresh route."""
 
     name = "cookie"
     login_status_code = status.HTTP_204_NO_CONTENT
@@ -131,30 +228,58 @@ class CookieTransport:
 
     def __init__(self, *, max_age: int, secure: bool) -> None:
         self.cookie_name = cookie_name(secure)
+        self.refresh_cookie_name = refresh_cookie_name(secure)
         self.max_age = max_age
         self.secure = secure
 
-    def login_response(self, token: str) -> Response:
+    def login_response(self, tokens: IssuedTokens, refresh_path: str | None = None) -> Response:
+        """204 with the access cookie and, given the refresh route's path, the refresh cookie."""
         response = Response(status_code=status.HTTP_204_NO_CONTENT, headers=NO_STORE)
         response.set_cookie(
             self.cookie_name,
-            token,
+            tokens.access_token,
             max_age=self.max_age,
             secure=self.secure,
             httponly=True,
             samesite="lax",
         )
+        if tokens.refresh_token is not None and refresh_path is not None:
+            # Strict: only pages of this site ever need to refresh.
+            response.set_cookie(
+                self.refresh_cookie_name,
+                tokens.refresh_token,
+                max_age=tokens.refresh_expires_in,
+                path=refresh_path,
+                secure=self.secure,
+                httponly=True,
+                samesite="strict",
+            )
         return response
 
-    def logout_response(self) -> Response:
+    def logout_response(self, refresh_path: str | None = None) -> Response:
         response = Response(status_code=status.HTTP_204_NO_CONTENT)
         response.set_cookie(
             self.cookie_name, "", max_age=0, secure=self.secure, httponly=True, samesite="lax"
         )
+        if refresh_path is not None:
+            response.set_cookie(
+                self.refresh_cookie_name,
+                "",
+                max_age=0,
+                path=refresh_path,
+                secure=self.secure,
+                httponly=True,
+                samesite="strict",
+            )
         return response
 
     def openapi_login_success(self) -> dict[int | str, dict[str, Any]]:
-        return {status.HTTP_204_NO_CONTENT: {"description": "Logged in; the cookie is set."}}
+        return {
+            status.HTTP_204_NO_CONTENT: {
+                "description": "Logged in; the cookie is set, and with refresh tokens on, the "
+                "refresh cookie too."
+            }
+        }
 
     def openapi_logout_success(self) -> dict[int | str, dict[str, Any]]:
         return {status.HTTP_204_NO_CONTENT: {"description": "Logged out; the cookie is cleared."}}

@@ -1,5 +1,5 @@
 """Rate limits on the routes that can be abused: login (guessing passwords), forgot-password and
-request-verify-token (flooding someone's inbox).
+request-verify-token (flooding someone's inbox), and refresh (each one writes to the database).
 
 Each attempt counts twice: against the client's address, which slows one client trying many
 accounts, and against the email address, which slows many clients trying one account. The
@@ -77,12 +77,14 @@ class RateLimits:
         email: Limit,
         register: list[RateLimitItem],
         password_change: list[RateLimitItem],
+        refresh: list[RateLimitItem],
     ) -> None:
         self.limiter = MovingWindowRateLimiter(storage)
         self.login = login
         self.email = email
         self.register = register
         self.password_change = password_change
+        self.refresh = refresh
 
     async def hit(self, action: str, limit: Limit, request: Request, email: str) -> None:
         """Count one ``action`` by this client for ``email``; 429 if either count is over."""

@@ -11,6 +11,7 @@ from .dependencies import UserServices
 from .manager import UserManager
 from .passwords import PasswordHasher
 from .ratelimits import Limit, RateLimits, create_storage
+from .refresh import RefreshTokenStore
 from .schemas import UserDB
 from .sessions import SessionStore
 from .table import users
@@ -73,10 +74,24 @@ def build_user_services(settings: Settings, database: Database, outbox: Outbox) 
         ),
         register=parse_many(settings.register_rate_limit_per_address),
         password_change=parse_many(settings.password_change_rate_limit_per_address),
+        refresh=parse_many(settings.refresh_rate_limit_per_address),
+    )
+    refresh_tokens = RefreshTokenStore(
+        database,
+        users,
+        UserDB,
+        inactivity_timeout_seconds=settings.session_inactivity_timeout_seconds,
+    )
+    access_tokens = AccessTokens(
+        signer,
+        sessions,
+        settings.access_token_lifetime_seconds,
+        refresh_tokens=refresh_tokens if settings.refresh_tokens else None,
+        session_lifetime_seconds=settings.refresh_token_lifetime_seconds,
     )
     return UserServices(
         manager=manager,
-        access_tokens=AccessTokens(signer, sessions, settings.access_token_lifetime_seconds),
+        access_tokens=access_tokens,
         rate_limits=rate_limits,
         requires_verification=settings.require_verification,
         cookie_name=cookie_name(settings.cookie_secure),

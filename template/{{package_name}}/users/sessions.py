@@ -51,6 +51,10 @@ class UserSessionTable(Base):
     last_used_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     user_agent: Mapped[str | None] = mapped_column(sa.String(USER_AGENT_MAX_LENGTH))
     ip_address: Mapped[str | None] = mapped_column(sa.String(45))  # room for IPv6
+    # The SHA-256 of the session's refresh token, and of the one it replaced (see refresh.py).
+    refresh_token_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    previous_refresh_token_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    refreshed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 user_sessions = cast(sa.Table, UserSessionTable.__table__)
@@ -96,24 +100,37 @@ class SessionStore:
         self.inactivity_timeout = dt.timedelta(seconds=inactivity_timeout_seconds)
 
     async def create(
-        self, user: UserDB, lifetime_seconds: int, client: Client | None = None
+        self,
+        user: UserDB,
+        lifetime_seconds: int,
+        client: Client | None = None,
+        *,
+        session_id: uuid.UUID | None = None,
+        refresh_token_hash: str | None = None,
     ) -> uuid.UUID:
         """Open a session for ``user``, as read when their password was checked (from
         ``client``), and return its id; `UserNotExists` if the user was deleted meanwhile
-        (where the database checks the reference)."""
+        (where the database checks the reference). A refresh token names its session, so its
+        caller picks the id."""
         try:
-            return await self._create(user, lifetime_seconds, client)
+            return await self._create(
+                user, lifetime_seconds, client, session_id or uuid.uuid4(), refresh_token_hash
+            )
         except Exception as error:
             if is_foreign_key_violation(error):
                 raise UserNotExists from error
             raise
 
     async def _create(
-        self, user: UserDB, lifetime_seconds: int, client: Client | None
+        self,
+        user: UserDB,
+        lifetime_seconds: int,
+        client: Client | None,
+        session_id: uuid.UUID,
+        refresh_token_hash: str | None,
     ) -> uuid.UUID:
         user_id = user.id
         now = dt.datetime.now(dt.UTC)
-        session_id = uuid.uuid4()
         client = client or Client(user_agent=None, ip_address=None)
         async with self.database.transaction():
             # Housekeeping: the user's expired sessions go as a new one comes.
@@ -136,6 +153,7 @@ class SessionStore:
                     last_used_at=now,
                     user_agent=client.user_agent,
                     ip_address=client.ip_address,
+                    refresh_token_hash=refresh_token_hash,
                 )
             )
         return session_id

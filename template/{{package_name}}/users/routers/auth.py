@@ -1,4 +1,5 @@
-"""Login and logout, once per transport: /auth/jwt/… (bearer) and /auth/cookie/… (cookie)."""
+"""Login, logout and refresh, once per transport: /auth/jwt/… (bearer) and /auth/cookie/…
+(cookie)."""
 
 from typing import Annotated
 
@@ -9,6 +10,7 @@ from ..auth import Authenticated, Transport, is_cross_site
 from ..dependencies import UserServices, current_session, get_services
 from ..errors import ErrorCode
 from ..exceptions import UserNotExists
+from .refresh import build_refresh_router
 from .responses import TOO_MANY_REQUESTS, UNAUTHORIZED, OpenAPIResponses, bad_request
 
 CROSS_SITE_LOGIN: OpenAPIResponses = {
@@ -29,10 +31,18 @@ class LoginForm:
         self.password = password
 
 
-def build_auth_router(transport: Transport, *, requires_verification: bool) -> APIRouter:
-    """The login and logout routes for ``transport``; with ``requires_verification``, users
-    must have verified their email to log in."""
+def build_auth_router(
+    transport: Transport, *, requires_verification: bool, refresh_tokens: bool = True
+) -> APIRouter:
+    """The login and logout routes for ``transport``, and with ``refresh_tokens`` its refresh
+    route; with ``requires_verification``, users must have verified their email to log in."""
     router = APIRouter(route_class=StrictJSONRoute)
+
+    def refresh_path(request: Request) -> str | None:
+        """Where the refresh cookie goes: the path of this transport's refresh route."""
+        if not refresh_tokens:
+            return None
+        return request.url_for(f"auth:{transport.name}.refresh").path
 
     @router.post(
         "/login",
@@ -78,12 +88,12 @@ def build_auth_router(transport: Transport, *, requires_verification: bool) -> A
                 status.HTTP_400_BAD_REQUEST, detail=ErrorCode.LOGIN_USER_NOT_VERIFIED
             )
         try:
-            token = await services.access_tokens.issue(user, request)
+            tokens = await services.access_tokens.issue(user, request)
         except UserNotExists:  # deleted since the password was checked
             raise HTTPException(
                 status.HTTP_400_BAD_REQUEST, detail=ErrorCode.LOGIN_BAD_CREDENTIALS
             ) from None
-        response = transport.login_response(token)
+        response = transport.login_response(tokens, refresh_path(request))
         await manager.on_after_login(user, request, response)
         return response
 
@@ -96,10 +106,13 @@ def build_auth_router(transport: Transport, *, requires_verification: bool) -> A
         responses={**transport.openapi_logout_success(), **UNAUTHORIZED},
     )
     async def logout(
+        request: Request,
         authenticated: Annotated[Authenticated, Depends(current_session)],
         services: Annotated[UserServices, Depends(get_services)],
     ) -> Response:
         await services.access_tokens.revoke(authenticated.session_id)
-        return transport.logout_response()
+        return transport.logout_response(refresh_path(request))
 
+    if refresh_tokens:
+        router.include_router(build_refresh_router(transport))
     return router

@@ -1,0 +1,98 @@
+"""Refreshing: POST /auth/jwt/refresh (the refresh token in the body) and /auth/cookie/refresh
+(the refresh cookie), each answering as its login does. See refresh.py for the rotation."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from pydantic import BaseModel, Field
+
+from ...strict_json import StrictJSONRoute
+from ..auth import BearerTransport, CookieTransport, IssuedTokens, Transport
+from ..dependencies import UserServices, get_services
+from .responses import TOO_MANY_REQUESTS, OpenAPIResponses
+
+REFUSED: OpenAPIResponses = {
+    status.HTTP_401_UNAUTHORIZED: {
+        "description": "Missing, unknown, used or expired refresh token, or its session ended "
+        "(logout, password change, deactivation). Presenting a token that was already used "
+        "ends its session. Log in again.",
+        "content": {"application/json": {"example": {"detail": "Unauthorized"}}},
+    }
+}
+
+
+class RefreshRequest(BaseModel):
+    """The refresh token a login or the last refresh returned."""
+
+    refresh_token: str = Field(min_length=1, max_length=256)
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "refresh_token": "3fa85f6457174562b3fc2c963f66afa6."
+                    "Vh0cV1kP1qgqX3nXo0wq7Vb0y0m1pF1a2R3t4y5u6i8"
+                }
+            ]
+        }
+    }
+
+
+async def renew(
+    request: Request, services: UserServices, refresh_token: str | None
+) -> IssuedTokens:
+    """New tokens for ``refresh_token``, counted against the client's refresh limit; 401 if it
+    does not renew."""
+    rate_limits = services.rate_limits
+    await rate_limits.hit_address("refresh", rate_limits.refresh, request)
+    tokens = await services.access_tokens.refresh(refresh_token) if refresh_token else None
+    if tokens is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="Unauthorized")
+    return tokens
+
+
+def build_refresh_router(transport: Transport) -> APIRouter:
+    """The refresh route of ``transport``."""
+    router = APIRouter(route_class=StrictJSONRoute)
+    name = f"auth:{transport.name}.refresh"
+    responses = {**transport.openapi_login_success(), **REFUSED, **TOO_MANY_REQUESTS}
+
+    if isinstance(transport, BearerTransport):
+        bearer = transport
+
+        @router.post(
+            "/refresh",
+            name=name,
+            summary="Refresh the access token",
+            response_class=Response,
+            responses=responses,
+        )
+        async def refresh(
+            request: Request,
+            body: RefreshRequest,
+            services: Annotated[UserServices, Depends(get_services)],
+        ) -> Response:
+            """Exchange the refresh token for a new access token and a new refresh token. The
+            old refresh token is used up."""
+            return bearer.login_response(await renew(request, services, body.refresh_token))
+
+    if isinstance(transport, CookieTransport):
+        cookie = transport
+
+        @router.post(
+            "/refresh",
+            name=name,
+            summary="Refresh the access cookie",
+            status_code=status.HTTP_204_NO_CONTENT,
+            response_class=Response,
+            responses=responses,
+        )
+        async def refresh_cookie(
+            request: Request, services: Annotated[UserServices, Depends(get_services)]
+        ) -> Response:
+            """Renew both cookies with the refresh cookie, which browsers send only here. A
+            refused refresh leaves the cookies alone: another tab may just have renewed them."""
+            tokens = await renew(request, services, request.cookies.get(cookie.refresh_cookie_name))
+            return cookie.login_response(tokens, request.url_for(name).path)
+
+    return router
