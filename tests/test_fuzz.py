@@ -67,6 +67,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "EMAIL_RATE_LIMIT_PER_EMAIL": unlimited,
         "REGISTER_RATE_LIMIT_PER_ADDRESS": unlimited,
         "PASSWORD_CHANGE_RATE_LIMIT_PER_ADDRESS": unlimited,
+        "REFRESH_RATE_LIMIT_PER_ADDRESS": unlimited,
     }
     # Run from `root`, not the project folder, so the project's .env plays no part.
     run([sys.executable, "-m", "fuzzapp", "migrate"], cwd=root, env=env)

@@ -420,3 +420,32 @@ def test_copier_update_works_on_a_project_copied_from_a_git_clone(tmp_path: Path
     assert "nickname" in (project / "shop" / "users" / "table.py").read_text()
     assert "A line of the next version." in (project / "README.md").read_text()
     assert main.read_text().endswith("# mine\n")
+
+
+def test_sessions_survive_the_upgrade_without_a_refresh_token(old_app: Path) -> None:
+    """A session opened under the old template keeps working until its token expires; it has
+    no refresh token to renew it with (template 0.3.0 added them)."""
+    database = old_app / "app.db"
+    env = {"DATABASE_URL": f"sqlite:///{database}"}
+    run("python", "-m", "alembic", "upgrade", "head", cwd=old_app, env=env)
+    user_id, session_id = uuid.uuid4().hex, uuid.uuid4().hex
+    with contextlib.closing(sqlite3.connect(database)) as connection, connection:
+        connection.execute(
+            "INSERT INTO user (id, email, hashed_password, is_active, is_superuser, is_verified,"
+            " age) VALUES (?, 'ann@example.com', 'x', 1, 0, 0, 18)",
+            (user_id,),
+        )
+        connection.execute(
+            "INSERT INTO user_session (id, user_id, created_at, expires_at)"
+            " VALUES (?, ?, '2026-12-01 09:00:00', '2026-12-01 10:00:00')",
+            (session_id, user_id),
+        )
+
+    usergen("update", cwd=old_app)
+    run("python", "-m", "alembic", "upgrade", "head", cwd=old_app, env=env)
+
+    assert sqlite_rows(
+        database,
+        "SELECT id, expires_at, last_used_at, refresh_token_hash, previous_refresh_token_hash,"
+        " refreshed_at FROM user_session",
+    ) == [(session_id, "2026-12-01 10:00:00", "2026-12-01 09:00:00", None, None, None)]

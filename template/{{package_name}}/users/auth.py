@@ -79,9 +79,9 @@ class IssuedTokens:
     # Seconds the access token lasts.
     expires_in: int
     # None when refresh tokens are off (REFRESH_TOKENS=false).
-    refresh_token: str | None = None
+    refresh_token: str | None
     # Seconds the refresh token lasts: what is left of its session's lifetime.
-    refresh_expires_in: int = 0
+    refresh_expires_in: int
 
 
 class AccessTokens:
@@ -103,9 +103,9 @@ class AccessTokens:
         self.lifetime_seconds = lifetime_seconds
         self.refresh_tokens = refresh_tokens
         # Without refresh, nothing could renew a token, so a session ends with its first one.
-        self.session_lifetime_seconds = (
-            session_lifetime_seconds or lifetime_seconds if refresh_tokens else lifetime_seconds
-        )
+        self.session_lifetime_seconds = lifetime_seconds
+        if refresh_tokens is not None and session_lifetime_seconds is not None:
+            self.session_lifetime_seconds = session_lifetime_seconds
 
     async def issue(self, user: UserDB, request: Request | None = None) -> IssuedTokens:
         """Open a session for ``user`` (from the client of ``request``) and return its tokens."""

@@ -4,6 +4,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi.security import APIKeyCookie
 from pydantic import BaseModel, Field
 
 from ...strict_json import StrictJSONRoute
@@ -78,6 +79,13 @@ def build_refresh_router(transport: Transport) -> APIRouter:
 
     if isinstance(transport, CookieTransport):
         cookie = transport
+        # Documents the cookie in the OpenAPI schema, under the name these settings give it.
+        refresh_cookie = APIKeyCookie(
+            name=cookie.refresh_cookie_name,
+            scheme_name="RefreshCookie",
+            description="The refresh token, which the cookie login sets for this route only.",
+            auto_error=False,
+        )
 
         @router.post(
             "/refresh",
@@ -87,12 +95,14 @@ def build_refresh_router(transport: Transport) -> APIRouter:
             response_class=Response,
             responses=responses,
         )
-        async def refresh_cookie(
-            request: Request, services: Annotated[UserServices, Depends(get_services)]
+        async def refresh_with_cookie(
+            request: Request,
+            refresh_token: Annotated[str | None, Depends(refresh_cookie)],
+            services: Annotated[UserServices, Depends(get_services)],
         ) -> Response:
             """Renew both cookies with the refresh cookie, which browsers send only here. A
             refused refresh leaves the cookies alone: another tab may just have renewed them."""
-            tokens = await renew(request, services, request.cookies.get(cookie.refresh_cookie_name))
+            tokens = await renew(request, services, refresh_token)
             return cookie.login_response(tokens, request.url_for(name).path)
 
     return router
