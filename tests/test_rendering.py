@@ -10,10 +10,18 @@ import yaml
 
 from tests.helpers import run
 
-COMBINATIONS = [{"database": database} for database in ("sqlite", "postgresql", "mysql")]
+COMBINATIONS = [
+    {"database": database, "data_layer": layer}
+    for database in ("sqlite", "postgresql", "mysql")
+    for layer in ("databases", "sqlalchemy")
+]
 
 
-@pytest.fixture(scope="module", params=COMBINATIONS, ids=lambda answers: answers["database"])
+def combination_id(answers: dict[str, str]) -> str:
+    return f"{answers['database']}-{answers['data_layer']}"
+
+
+@pytest.fixture(scope="module", params=COMBINATIONS, ids=combination_id)
 def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project rendered by Copier itself (no usergen), as `copier copy <repo> dest` would."""
     import copier
@@ -31,7 +39,7 @@ def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     return dest
 
 
-@pytest.mark.parametrize("answers", COMBINATIONS, ids=lambda answers: answers["database"])
+@pytest.mark.parametrize("answers", COMBINATIONS, ids=combination_id)
 def test_copie_renders_every_combination(copie: Any, answers: dict[str, str]) -> None:
     result = copie.copy(extra_answers=answers)
 
@@ -39,10 +47,12 @@ def test_copie_renders_every_combination(copie: Any, answers: dict[str, str]) ->
     project = result.project_dir
     package = result.answers["package_name"]
     assert result.answers["database"] == answers["database"]
+    assert result.answers["data_layer"] == answers["data_layer"]
     assert (project / package / "users" / "table.py").is_file()
     assert not list(project.rglob("*.jinja"))
     recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert recorded["database"] == answers["database"]
+    assert recorded["data_layer"] == answers["data_layer"]
     assert "secret_key" not in recorded
 
 
@@ -68,4 +78,22 @@ def test_database_option_sets_url_and_driver(rendered: Path) -> None:
     dependencies = (
         (rendered / "pyproject.toml").read_text().split("[project.optional-dependencies]")[0]
     )
-    assert f"databases[{driver[database]}]" in dependencies
+    if answers["data_layer"] == "databases":
+        assert f'"databases[{driver[database]}]' in dependencies
+    else:
+        assert f'"{driver[database]}>=' in dependencies
+        assert "databases" not in dependencies
+
+
+def test_data_layer_decides_the_library_and_nothing_above_the_adapter(rendered: Path) -> None:
+    """Only the database module differs between the layers; `databases` appears only in the
+    project of that layer, and the ORM session only in the SQLAlchemy one."""
+    answers = yaml.safe_load((rendered / ".copier-answers.yml").read_text())
+    code = "\n".join(path.read_text() for path in (rendered / "inventory").rglob("*.py"))
+    if answers["data_layer"] == "databases":
+        assert "from databases import" in code
+        assert "AsyncSession" not in code
+    else:
+        assert "databases" not in (rendered / "inventory" / "db.py").read_text()
+        assert "from databases import" not in code
+        assert "DatabaseSession = Annotated[AsyncSession, Depends(get_session)]" in code

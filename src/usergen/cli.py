@@ -30,6 +30,11 @@ class Database(enum.StrEnum):
     mysql = "mysql"
 
 
+class DataLayer(enum.StrEnum):
+    databases = "databases"
+    sqlalchemy = "sqlalchemy"
+
+
 def fail(error: UsergenError) -> typer.Exit:
     typer.echo(f"error: {error}", err=True)
     return typer.Exit(error.exit_code)
@@ -71,6 +76,15 @@ def new(
         Database | None,
         typer.Option("--db", help="Database the app is set up for. Default: sqlite."),
     ] = None,
+    data_layer: Annotated[
+        DataLayer | None,
+        typer.Option(
+            "--data-layer",
+            help="How the app reaches the database: 'databases' (encode/databases) or "
+            "'sqlalchemy' (SQLAlchemy asyncio, with an AsyncSession for your own models). "
+            "Default: databases.",
+        ),
+    ] = None,
     defaults: Annotated[
         bool,
         typer.Option("--defaults", help="Ask nothing; use the defaults for what is not given."),
@@ -88,6 +102,7 @@ def new(
             dest,
             package=package,
             database=db.value if db else None,
+            data_layer=data_layer.value if data_layer else None,
             interactive=interactive,
             overwrite=overwrite,
         )
@@ -290,7 +305,8 @@ def add_field_command(
         "Examples:\n\n"
         "  usergen update                  to this usergen's template version\n\n"
         "  usergen update --dry-run        print the whole diff, change nothing\n\n"
-        "  usergen update --db postgresql  set the project up for another database"
+        "  usergen update --db postgresql  set the project up for another database\n\n"
+        "  usergen update --data-layer sqlalchemy  move the app to SQLAlchemy asyncio"
     )
 )
 def update(
@@ -301,6 +317,10 @@ def update(
     db: Annotated[
         Database | None,
         typer.Option("--db", help="Set the project up for this database instead."),
+    ] = None,
+    data_layer: Annotated[
+        DataLayer | None,
+        typer.Option("--data-layer", help="Switch the project to this data layer."),
     ] = None,
     dry_run: DryRunOption = False,
     path: PathOption = Path("."),
@@ -315,6 +335,7 @@ def update(
             path,
             to=to,
             database=db.value if db else None,
+            data_layer=data_layer.value if data_layer else None,
             dry_run=dry_run,
             inline_conflicts=conflict is ConflictMode.inline,
         )

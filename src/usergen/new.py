@@ -50,6 +50,7 @@ def generate(
     package: str | None,
     database: str | None,
     interactive: bool,
+    data_layer: str | None = None,
     overwrite: bool,
 ) -> NewProject:
     """Render the project and write it into ``dest``: all files, or none.
@@ -68,6 +69,8 @@ def generate(
         answers["project_name"] = default_project_name(dest, str(answers["package_name"]))
     if database is not None:
         answers["database"] = database
+    if data_layer is not None:
+        answers["data_layer"] = data_layer
 
     renderer = Renderer()
     if interactive:

@@ -13,6 +13,9 @@ from usergen.names import check_package_name
 from usergen.render import ANSWERS_FILE
 
 DATABASES = ("sqlite", "postgresql", "mysql")
+# How the app reaches its database (the `data_layer` answer; projects before 0.3.0 have none).
+DATA_LAYERS = ("databases", "sqlalchemy")
+DATA_LAYER_SINCE = "0.3.0"
 
 
 @dataclass
@@ -29,6 +32,10 @@ class Project:
     @property
     def fields(self) -> list[dict[str, Any]]:
         return list(self.answers["fields"])
+
+    @property
+    def data_layer(self) -> str:
+        return str(self.answers.get("data_layer", "databases"))
 
     @property
     def template_version(self) -> str:
@@ -74,6 +81,8 @@ def load(start: Path) -> Project:
         raise _damaged(path, str(error)) from None
     if answers["database"] not in DATABASES:
         raise _damaged(path, f"database must be one of {', '.join(DATABASES)}")
+    if answers.get("data_layer", "databases") not in DATA_LAYERS:
+        raise _damaged(path, f"data_layer must be one of {', '.join(DATA_LAYERS)}")
     taken: list[str] = []
     for spec in answers["fields"]:
         try:

@@ -32,7 +32,7 @@ from usergen.add_field import ConflictError
 from usergen.errors import UsageError, UsergenError
 from usergen.merge import Conflict, Labels, check_resolved, merge_change
 from usergen.migrations import VERSIONS, head, next_revision_id, read_revisions
-from usergen.project import DATABASES, Project, load
+from usergen.project import DATA_LAYER_SINCE, DATA_LAYERS, DATABASES, Project, load
 from usergen.render import CREATE_ONLY, Renderer
 
 UPGRADE_STEPS = "includes/schema_upgrades"
@@ -69,13 +69,26 @@ class UpdateResult(Outcome):
     changed_answers: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
 
-def target_answers(project: Project, to: str, database: str | None) -> dict[str, Any]:
+def target_answers(
+    project: Project, to: str, database: str | None, data_layer: str | None = None
+) -> dict[str, Any]:
     """The project's answers as the target renders them, read back as the answers file will be."""
     answers = {**project.answers, "template_version": to}
     if database is not None:
         if database not in DATABASES:
             raise UsageError(f"unknown database {database!r}: use one of {', '.join(DATABASES)}")
         answers["database"] = database
+    if data_layer is not None:
+        if data_layer not in DATA_LAYERS:
+            raise UsageError(
+                f"unknown data layer {data_layer!r}: use one of {', '.join(DATA_LAYERS)}"
+            )
+        if versions.parse(to) < versions.parse(DATA_LAYER_SINCE):
+            raise UsageError(
+                f"template {to} has only the databases layer; choosing one needs template "
+                f"{DATA_LAYER_SINCE} or later"
+            )
+        answers["data_layer"] = data_layer
     loaded = yaml.safe_load(yaml.safe_dump(answers, sort_keys=True, allow_unicode=True))
     return dict(loaded)
 
@@ -167,11 +180,12 @@ def update(
     *,
     to: str | None = None,
     database: str | None = None,
+    data_layer: str | None = None,
     dry_run: bool = False,
     inline_conflicts: bool = False,
 ) -> UpdateResult:
     """Update the project at or above ``path`` to template version ``to`` (default: this
-    usergen's), changing the database answer too if ``database`` is given.
+    usergen's), changing the database or data layer answer too if given.
 
     Raises UsergenError (nothing written) for bad input, and ConflictError (nothing written)
     when the change conflicts with the user's edits, unless ``inline_conflicts``.
@@ -186,10 +200,10 @@ def update(
             f"the project is at template version {old_version}, newer than {target}; update "
             "does not go back (your version control does)"
         )
-    new_answers = target_answers(project, target, database)
+    new_answers = target_answers(project, target, database, data_layer)
     changed = {
         key: (project.answers.get(key), new_answers.get(key))
-        for key in ("template_version", "database")
+        for key in ("template_version", "database", "data_layer")
         if project.answers.get(key) != new_answers.get(key)
     }
     folder = project.root.name

@@ -5,7 +5,6 @@ import asyncio
 import httpx
 import pytest
 import sqlalchemy as sa
-from databases import Database
 from fastapi import FastAPI
 
 from .helpers import user_data
@@ -69,7 +68,7 @@ async def test_parallel_registrations_of_one_email_create_one_user(
         for r in responses
         if r.status_code == 400
     )
-    database: Database = app.state.database
+    database = app.state.database
     assert await database.fetch_val(sa.select(sa.func.count()).select_from(sa.table("user"))) == 1
 
 

@@ -1,12 +1,11 @@
-"""Reading and writing users with SQLAlchemy Core, over a `databases` connection."""
+"""Reading and writing users with SQLAlchemy Core."""
 
 import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from databases import Database
 
-from ..db import is_unique_violation, table_values, unique_violation_columns
+from ..db import Database, is_unique_violation, table_values, unique_violation_columns
 from .addresses import canonical_email
 from .exceptions import UserAlreadyExists, UserNotExists, UserValueTaken
 from .schemas import UserDB
@@ -37,8 +36,8 @@ class SQLAlchemyUserDatabase:
         """Insert a user and return it; `UserAlreadyExists` if the email is taken, even by a
         registration running at the same moment (the unique index decides), `UserValueTaken`
         if another unique column is."""
-        # `databases` runs no Python-side column defaults, so the id is chosen here; the
-        # flags and the password version have server defaults.
+        # The id is chosen here, to read the row back by it (and `databases` would not run a
+        # Python-side default); the flags and the password version have server defaults.
         values = {
             "id": uuid.uuid4(),
             **values,

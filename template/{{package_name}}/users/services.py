@@ -1,8 +1,8 @@
 """Builds the user services from the settings, once, for the app and the command line."""
 
-from databases import Database
 from limits import parse_many
 
+from ..db import Database
 from ..mail import ConsoleSender, EmailSender, FileSender, Outbox, SmtpSender
 from ..settings import Settings
 from .adapter import SQLAlchemyUserDatabase

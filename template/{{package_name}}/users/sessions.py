@@ -26,10 +26,9 @@ from dataclasses import dataclass
 from typing import cast
 
 import sqlalchemy as sa
-from databases import Database
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, UTCDateTime, is_foreign_key_violation, table_values
+from ..db import Base, Database, UTCDateTime, is_foreign_key_violation, table_values
 from .exceptions import UserNotExists
 from .schemas import UserDB
 
@@ -203,15 +202,14 @@ class SessionStore:
         )
         sessions = []
         for row in rows:
-            values = row._mapping
             sessions.append(
                 SessionInfo(
-                    id=values["id"],
-                    created_at=_aware(values["created_at"]),
-                    last_used_at=_aware(values["last_used_at"]),
-                    expires_at=_aware(values["expires_at"]),
-                    user_agent=values["user_agent"],
-                    ip_address=values["ip_address"],
+                    id=row["id"],
+                    created_at=_aware(row["created_at"]),
+                    last_used_at=_aware(row["last_used_at"]),
+                    expires_at=_aware(row["expires_at"]),
+                    user_agent=row["user_agent"],
+                    ip_address=row["ip_address"],
                 )
             )
         return sessions
