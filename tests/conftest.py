@@ -25,3 +25,9 @@ def generate(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
 def default_project(generate: Callable[..., Path]) -> Path:
     """`usergen new shop --defaults`: the project most tests look at."""
     return generate("shop")
+
+
+@pytest.fixture(scope="session")
+def sqlalchemy_project(generate: Callable[..., Path]) -> Path:
+    """`usergen new shop --defaults --data-layer sqlalchemy`."""
+    return generate("shop", "--data-layer", "sqlalchemy")

@@ -75,6 +75,7 @@ def test_new_records_the_answers(default_project: Path) -> None:
     answers = yaml.safe_load((default_project / ".copier-answers.yml").read_text())
 
     assert answers == {
+        "data_layer": "databases",
         "database": "sqlite",
         "fields": [],
         "package_name": "shop",
@@ -196,6 +197,25 @@ def test_folder_without_a_usable_name_asks_for_package(tmp_path: Path) -> None:
     assert not (tmp_path / "123").exists()
 
 
+def test_new_with_the_sqlalchemy_data_layer(tmp_path: Path) -> None:
+    result = usergen("new", tmp_path / "svc", "--defaults", "--data-layer", "sqlalchemy")
+
+    assert result.returncode == 0, result.stderr
+    answers = yaml.safe_load((tmp_path / "svc" / ".copier-answers.yml").read_text())
+    assert answers["data_layer"] == "sqlalchemy"
+    assert "create_async_engine(" in (tmp_path / "svc" / "svc" / "db.py").read_text()
+    dependencies = (tmp_path / "svc" / "pyproject.toml").read_text()
+    assert '"aiosqlite>=' in dependencies and "databases[" not in dependencies
+
+
+def test_unknown_data_layer_is_refused(tmp_path: Path) -> None:
+    result = usergen("new", tmp_path / "x", "--data-layer", "orm", "--defaults")
+
+    assert result.returncode == 2
+    assert "'orm' is not one of" in result.stderr
+    assert not (tmp_path / "x").exists()
+
+
 def test_unknown_database_is_refused(tmp_path: Path) -> None:
     result = usergen("new", tmp_path / "x", "--db", "oracle", "--defaults")
 
@@ -255,6 +275,9 @@ def test_new_on_a_terminal_asks_the_questions(tmp_path: Path) -> None:
     child.expect("Database")
     child.send("\x1b[B")  # arrow down: PostgreSQL
     child.sendline("")
+    child.expect("How the app reaches the database")
+    child.send("\x1b[B")  # arrow down: SQLAlchemy asyncio
+    child.sendline("")
     child.expect(pexpect.EOF)
     child.close()
 
@@ -263,6 +286,7 @@ def test_new_on_a_terminal_asks_the_questions(tmp_path: Path) -> None:
     assert answers["project_name"] == "My-Thing"
     assert answers["package_name"] == "thing"
     assert answers["database"] == "postgresql"
+    assert answers["data_layer"] == "sqlalchemy"
 
 
 def test_shell_completion_is_offered() -> None:

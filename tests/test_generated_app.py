@@ -20,8 +20,12 @@ def count_tests(output: str) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("layer", ["databases", "sqlalchemy"])
 @pytest.mark.parametrize("database", list(DATABASES))
-def test_generated_tests_pass(default_project: Path, database: str) -> None:
+def test_generated_tests_pass(request: pytest.FixtureRequest, layer: str, database: str) -> None:
+    project = request.getfixturevalue(
+        "default_project" if layer == "databases" else "sqlalchemy_project"
+    )
     server = DATABASES[database]
     # Empty TEST_DATABASE_URL: the temporary SQLite default.
     env = {"TEST_DATABASE_URL": server or "", "TEST_REDIS_URL": REDIS}
@@ -38,7 +42,7 @@ def test_generated_tests_pass(default_project: Path, database: str) -> None:
             "-W",
             "ignore::DeprecationWarning",
         ],
-        cwd=default_project,
+        cwd=project,
         env=env,
     )
 

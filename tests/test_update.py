@@ -176,10 +176,35 @@ def test_update_changes_the_database_answer_with_edits_kept(old_app: Path) -> No
     assert missing_edits(old_app) == []
 
 
+def test_update_switches_the_data_layer_and_back_with_edits_kept(old_app: Path) -> None:
+    usergen("update", cwd=old_app)
+    on_databases = tree_hashes(old_app)
+    migrations = sorted((old_app / "migrations" / "versions").glob("*.py"))
+
+    result = usergen("update", "--data-layer", "sqlalchemy", cwd=old_app)
+
+    assert "data_layer databases → sqlalchemy" in result.stdout
+    assert answers(old_app)["data_layer"] == "sqlalchemy"
+    assert missing_edits(old_app) == []
+    assert "from databases import" not in (old_app / "shop" / "db.py").read_text()
+    assert (old_app / "tests" / "test_orm_session.py").is_file()
+    # The schema is the same on both layers: no revision.
+    assert sorted((old_app / "migrations" / "versions").glob("*.py")) == migrations
+
+    usergen("update", "--data-layer", "databases", cwd=old_app)
+
+    assert tree_hashes(old_app) == on_databases
+
+
 BAD = {
     "unknown version": (["--to", "9.9.9"], "template version 9.9.9 is not one this usergen knows"),
     "not a version": (["--to", "latest"], "is not one this usergen knows"),
     "unknown database": (["--db", "oracle"], "'oracle' is not one of"),
+    "unknown data layer": (["--data-layer", "orm"], "'orm' is not one of"),
+    "data layer before 0.3.0": (
+        ["--data-layer", "sqlalchemy", "--to", "0.2.0"],
+        "choosing one needs template 0.3.0 or later",
+    ),
 }
 
 
@@ -189,7 +214,7 @@ def test_bad_input_changes_nothing(old_app: Path, args: list[str], message: str)
 
     result = usergen("update", *args, cwd=old_app, check=False)
 
-    assert result.returncode == 2 if "oracle" in args else result.returncode in (1, 2)
+    assert result.returncode == 2 if {"oracle", "orm"} & set(args) else result.returncode in (1, 2)
     assert message in result.stderr
     assert tree_hashes(old_app) == before
 
