@@ -46,6 +46,8 @@ PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432/{}"
 MYSQL_SERVER = "mysql+aiomysql://root@127.0.0.1:3306/{}"
 BACKENDS = ("postgresql", "sqlite", "mysql")
 BACKEND_TITLES = {"postgresql": "PostgreSQL", "sqlite": "SQLite", "mysql": "MariaDB"}
+# The package of the app generated with `--data-layer sqlalchemy` (named after its folder).
+SQLALCHEMY_PACKAGE = "benchsa"
 
 
 def log(message: str) -> None:
@@ -313,7 +315,7 @@ class Results:
     started: dt.datetime
     machine: dict[str, str] = field(default_factory=dict)
     versions: dict[str, dict[str, str]] = field(default_factory=dict)
-    # (backend, app, measure) → Load; app "ours" | "reference" | "noop"
+    # (backend, app, measure) → Load; app "ours" | "sqlalchemy" | "reference" | "noop"
     loads: dict[tuple[str, str, str], Load] = field(default_factory=dict)
     cli: dict[str, str] = field(default_factory=dict)  # command → "mean ± sd s" or "n/a (…)"
     cli_seconds: dict[str, float] = field(default_factory=dict)
@@ -473,20 +475,23 @@ def bench_backend(
     results: Results,
     args: argparse.Namespace,
     cleanup: list[tuple[Venv, str]],
+    sqlalchemy_project: Path,
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     if backend == "sqlite":
         ours_url = f"sqlite:///{work / f'ours-{tag}.db'}"
+        sa_url = f"sqlite:///{work / f'sa-{tag}.db'}"
         ref_url = f"sqlite+aiosqlite:///{work / f'ref-{tag}.db'}"
     else:
         server = PG_SERVER if backend == "postgresql" else MYSQL_SERVER
         ours_url = server.format(f"usergen_bench_{tag}_ours")
+        sa_url = server.format(f"usergen_bench_{tag}_sa")
         ref_url = server.format(f"usergen_bench_{tag}_ref")
-        for url in (ours_url, ref_url):
+        for url in (ours_url, sa_url, ref_url):
             run([ours.python, str(HERE / "dbtasks.py"), "create", url])
             cleanup.append((ours, url))
     title = BACKEND_TITLES[backend]
-    log(f"{title}: migrating the generated app's database")
+    log(f"{title}: migrating the generated apps' databases")
     ours_env = {
         "DATABASE_URL": ours_url,
         "SECRET": SECRET,
@@ -504,10 +509,24 @@ def bench_backend(
         cwd=project,
         env={**os.environ, **ours_env},
     )
+    # The same app generated with `--data-layer sqlalchemy`.
+    sa_env = {
+        **ours_env,
+        "DATABASE_URL": sa_url,
+        "BENCH_PACKAGE": SQLALCHEMY_PACKAGE,
+        "PYTHONPATH": str(sqlalchemy_project),
+    }
+    run(
+        [ours.python, "-m", "alembic", "upgrade", "head"],
+        cwd=sqlalchemy_project,
+        env={**os.environ, **sa_env},
+    )
     ref_env = {"DATABASE_URL": ref_url, "SECRET": SECRET, "PYTHONPATH": str(HERE)}
     servers: list[Server] = []
     try:
         servers.append(start_server("ours", ours, "noop_app:create_app", project, ours_env, work))
+        app = "noop_app:create_app"
+        servers.append(start_server("sqlalchemy", ours, app, sqlalchemy_project, sa_env, work))
         servers.append(start_server("reference", ref, "reference_app:app", HERE, ref_env, work))
         headers = {}
         for server in servers:
@@ -595,8 +614,9 @@ def pct(a: float | None, b: float | None) -> str:
 
 def table(results: Results) -> str:
     rows = [
-        "| measure | ours | reference | ours / reference | ours / ceiling |",
-        "|---|---|---|---|---|",
+        "| measure | ours | ours, sqlalchemy layer | reference | ours / reference | "
+        "sqlalchemy layer / reference | ours / ceiling |",
+        "|---|---|---|---|---|---|---|",
     ]
 
     def get(backend: str, app: str, what: str) -> Load | None:
@@ -617,48 +637,54 @@ def table(results: Results) -> str:
         own_ceiling = get(backend, "noop", "me") or ceiling
         for what, label in (("me", "GET /users/me"), ("me_loaded", "GET /users/me, 4 logging in")):
             ours, ref = get(backend, "ours", what), get(backend, "reference", what)
+            sa = get(backend, "sqlalchemy", what)
             rows.append(
-                f"| {title}: {label}, req/s | {fmt(ours, 'rps')} | {fmt(ref, 'rps')} | "
-                f"{ratio(ours and ours.rps, ref and ref.rps)} | "
+                f"| {title}: {label}, req/s | {fmt(ours, 'rps')} | {fmt(sa, 'rps')} | "
+                f"{fmt(ref, 'rps')} | {ratio(ours and ours.rps, ref and ref.rps)} | "
+                f"{ratio(sa and sa.rps, ref and ref.rps)} | "
                 f"{pct(ours and ours.rps, own_ceiling and own_ceiling.rps)} |"
             )
             for attr, name in (("p50_ms", "p50"), ("p99_ms", "p99")):
                 rows.append(
-                    f"| {title}: {label}, {name} | {fmt(ours, attr)} | {fmt(ref, attr)} | "
-                    f"{ratio(getattr(ours, attr, None), getattr(ref, attr, None))} | |"
+                    f"| {title}: {label}, {name} | {fmt(ours, attr)} | {fmt(sa, attr)} | "
+                    f"{fmt(ref, attr)} | "
+                    f"{ratio(getattr(ours, attr, None), getattr(ref, attr, None))} | "
+                    f"{ratio(getattr(sa, attr, None), getattr(ref, attr, None))} | |"
                 )
         ours, ref = get(backend, "ours", "logins"), get(backend, "reference", "logins")
+        sa = get(backend, "sqlalchemy", "logins")
         rows.append(
             f"| {title}: logins/s (4 clients, during the above) | {fmt(ours, 'rps')} | "
-            f"{fmt(ref, 'rps')} | {ratio(ours and ours.rps, ref and ref.rps)} | |"
+            f"{fmt(sa, 'rps')} | {fmt(ref, 'rps')} | {ratio(ours and ours.rps, ref and ref.rps)} | "
+            f"{ratio(sa and sa.rps, ref and ref.rps)} | |"
         )
         noop = get(backend, "noop", "me")
         if noop:
             rows.append(
                 f"| {title}: GET /noop on the generated app (ceiling), req/s | "
-                f"{fmt(noop, 'rps')} | | | |"
+                f"{fmt(noop, 'rps')} | | | | | |"
             )
             latency = f"{noop.p50_ms:.1f} / {noop.p99_ms:.1f} ms"
-            rows.append(f"| {title}: GET /noop, p50 / p99 | {latency} | | | |")
+            rows.append(f"| {title}: GET /noop, p50 / p99 | {latency} | | | | | |")
     for command, value in results.cli.items():
-        rows.append(f"| `{command}` wall time (hyperfine) | {value} | | | |")
+        rows.append(f"| `{command}` wall time (hyperfine) | {value} | | | | | |")
     for total in sorted({key[1] for key in results.scale}):
         ours, ref = results.scale.get(("ours", total)), results.scale.get(("reference", total))
         reg_o = ours and ours["register"].p50_ms
         reg_r = ref and ref["register"].p50_ms
         rows.append(
-            f"| {total:,} users: register p50 | {reg_o:.1f} ms | {reg_r:.1f} ms | "
-            f"{ratio(reg_o, reg_r)} | |"
+            f"| {total:,} users: register p50 | {reg_o:.1f} ms | | {reg_r:.1f} ms | "
+            f"{ratio(reg_o, reg_r)} | | |"
         )
         look_o = ours and ours["p50_ms"]
         look_r = ref and ref["p50_ms"]
         rows.append(
-            f"| {total:,} users: email lookup p50 | {look_o:.2f} ms | {look_r:.2f} ms | "
-            f"{ratio(look_o, look_r)} | |"
+            f"| {total:,} users: email lookup p50 | {look_o:.2f} ms | | {look_r:.2f} ms | "
+            f"{ratio(look_o, look_r)} | | |"
         )
         rows.append(
-            f"| {total:,} users: EXPLAIN of the email lookup | {plan_summary(ours)} | "
-            f"{plan_summary(ref)} | | |"
+            f"| {total:,} users: EXPLAIN of the email lookup | {plan_summary(ours)} | | "
+            f"{plan_summary(ref)} | | | |"
         )
     return "\n".join(rows)
 
@@ -680,6 +706,16 @@ class Target:
 
 def targets(results: Results) -> list[Target]:
     out: list[Target] = []
+    sa_sqlite = results.loads.get(("sqlite", "sqlalchemy", "me"))
+    ref_sqlite = results.loads.get(("sqlite", "reference", "me"))
+    if sa_sqlite and ref_sqlite:
+        out.append(
+            Target(
+                "SQLite, sqlalchemy layer: /users/me ≥ 3× the reference",
+                sa_sqlite.rps >= 3 * ref_sqlite.rps,
+                f"{sa_sqlite.rps / ref_sqlite.rps:.2f}×",
+            )
+        )
 
     def load(app: str, what: str) -> Load | None:
         return results.loads.get(("postgresql", app, what))
@@ -776,7 +812,7 @@ def render_results(results: Results, args: argparse.Namespace) -> str:
         "",
         table(results),
         "",
-        "## Targets (PostgreSQL)",
+        "## Targets (PostgreSQL, unless named)",
         "",
         "| target | result | met |",
         "|---|---|---|",
@@ -871,8 +907,12 @@ def main(argv: list[str] | None = None) -> None:
             run([ours.bin("usergen"), "new", str(project), "--defaults"], cwd=work)
             package = "benchapp"  # `usergen new` names the package after the folder
             shutil.copy(HERE / "noop_app.py", project / "noop_app.py")
-            log("installing the generated app's dependencies")
-            ours.pip(*app_requirements(project))
+            sa_project = work / SQLALCHEMY_PACKAGE
+            new = [ours.bin("usergen"), "new", str(sa_project), "--defaults"]
+            run([*new, "--data-layer", "sqlalchemy"], cwd=work)
+            shutil.copy(HERE / "noop_app.py", sa_project / "noop_app.py")
+            log("installing the generated apps' dependencies")
+            ours.pip(*app_requirements(project), *app_requirements(sa_project))
             stack = ours.versions(*STACK)
             ref = make_venv("reference")
             log("installing FastAPI Users (latest) with the same server stack")
@@ -916,7 +956,9 @@ def main(argv: list[str] | None = None) -> None:
                 log("timing the CLI with hyperfine")
                 measure_cli(ours, work, results, args.cli_runs)
             for backend in args.backends:
-                bench_backend(backend, ours, ref, project, package, work, results, args, cleanup)
+                bench_backend(
+                    backend, ours, ref, project, package, work, results, args, cleanup, sa_project
+                )
         finally:
             for venv, url in cleanup:
                 log(f"dropping {url.rsplit('/', 1)[-1]}")
