@@ -33,9 +33,8 @@ import uuid
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from databases import Database
 
-from ..db import table_values
+from ..db import Database, table_values
 from .schemas import UserDB
 from .sessions import _aware, user_sessions
 
