@@ -84,6 +84,7 @@ def test_defaults_are_written_in_canonical_form(
         ("email", "built in"),
         ("hashed_password", "built in"),
         ("password", "built in"),
+        ("created_at", "built in"),
         ("json", "for something else"),
         ("model_config", "for something else"),
         ("metadata", "for something else"),

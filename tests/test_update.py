@@ -7,6 +7,7 @@ does); test_update_apps.py does it with the real earlier usergen, installed from
 
 import asyncio
 import contextlib
+import datetime as dt
 import re
 import shutil
 import sqlite3
@@ -219,6 +220,22 @@ def test_bad_input_changes_nothing(old_app: Path, args: list[str], message: str)
     assert tree_hashes(old_app) == before
 
 
+def test_a_field_by_a_name_the_template_builds_in_is_renamed_first(old_app: Path) -> None:
+    """Template 0.3.0 gives every user created_at: a project that added a field by that name
+    would get the column twice, so update refuses until the field has another name."""
+    answers_file = old_app / ".copier-answers.yml"
+    recorded = answers(old_app)
+    recorded["fields"][2]["name"] = "created_at"  # type: ignore[index]
+    answers_file.write_text(yaml.safe_dump(recorded, sort_keys=True, allow_unicode=True))
+    before = tree_hashes(old_app)
+
+    result = usergen("update", cwd=old_app, check=False)
+
+    assert result.returncode == 2
+    assert "rename yours first (usergen rename-field created_at NEW_NAME)" in result.stderr
+    assert tree_hashes(old_app) == before
+
+
 def test_going_back_is_refused(old_app: Path) -> None:
     usergen("update", cwd=old_app)
     before = tree_hashes(old_app)
@@ -329,7 +346,9 @@ def test_an_updated_project_has_the_schema_of_a_new_one_and_keeps_its_rows(
         asyncio.run(execute(old_url, USERS.insert().values(ROWS)))
 
         usergen("update", cwd=old)
+        migrated_from = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         alembic(old, old_url, "upgrade", "head")
+        migrated_by = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         alembic(new, new_url, "upgrade", "head")
 
         assert asyncio.run(schema(old_url)) == asyncio.run(schema(new_url))
@@ -347,6 +366,20 @@ def test_an_updated_project_has_the_schema_of_a_new_one_and_keeps_its_rows(
         flags = sa.select(USERS.c.is_active, USERS.c.is_superuser, USERS.c.is_verified)
         where = USERS.c.email == "new@example.com"
         assert asyncio.run(execute(old_url, flags.where(where))) == [(True, False, False)]
+        # Users of before the update were created no later than it: that is the time they get.
+        # New rows get the database's clock, in UTC.
+        timed = sa.table("user", sa.column("email"), sa.column("created_at", sa.DateTime()))
+        created = sa.select(timed.c.created_at)
+        kept_times = asyncio.run(
+            execute(old_url, created.where(timed.c.email != "new@example.com"))
+        )
+        assert len(kept_times) == len(ROWS) and len(set(kept_times)) == 1
+        assert migrated_from <= kept_times[0][0] <= migrated_by
+        [(added_time,)] = asyncio.run(
+            execute(old_url, created.where(timed.c.email == "new@example.com"))
+        )
+        assert migrated_by - dt.timedelta(seconds=1) <= added_time
+        assert added_time <= dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=1)
 
 
 def sqlite_rows(database: Path, query: str) -> list[tuple[object, ...]]:

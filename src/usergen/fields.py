@@ -50,6 +50,7 @@ BUILTIN_NAMES = frozenset(
         "is_active",
         "is_superuser",
         "is_verified",
+        "created_at",
     }
 )
 # Names the generated classes use for something else: pydantic's BaseModel methods, SQLAlchemy's

@@ -36,6 +36,8 @@ from usergen.project import DATA_LAYER_SINCE, DATA_LAYERS, DATABASES, Project, l
 from usergen.render import CREATE_ONLY, Renderer
 
 UPGRADE_STEPS = "includes/schema_upgrades"
+# Field names that a template version made built in, and since which version.
+BUILT_IN_SINCE = {"created_at": "0.3.0"}
 UPGRADE_MIGRATION = "includes/upgrade_migration.py.jinja"
 
 
@@ -200,6 +202,7 @@ def update(
             f"the project is at template version {old_version}, newer than {target}; update "
             "does not go back (your version control does)"
         )
+    check_no_field_becomes_built_in(project, old_version, target)
     new_answers = target_answers(project, target, database, data_layer)
     changed = {
         key: (project.answers.get(key), new_answers.get(key))
@@ -237,6 +240,21 @@ def update(
     )
     finish(result, merged.conflicts, modes, dry_run=dry_run, inline_conflicts=inline_conflicts)
     return result
+
+
+def check_no_field_becomes_built_in(project: Project, old_version: str, target: str) -> None:
+    """Refuse an update that would give the user a built-in field by the name of one the
+    project added: the table would get the column twice."""
+    for spec in project.fields:
+        since = BUILT_IN_SINCE.get(spec["name"])
+        if since is not None and (
+            versions.parse(old_version) < versions.parse(since) <= versions.parse(target)
+        ):
+            raise UsageError(
+                f"template {since} has a built-in field {spec['name']!r}, the name of one of "
+                f"yours: rename yours first (usergen rename-field {spec['name']} NEW_NAME), "
+                "then update; nothing was changed"
+            )
 
 
 def history(root: Path) -> list[str]:

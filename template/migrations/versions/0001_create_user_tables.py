@@ -34,8 +34,19 @@ NORMALIZED_EMAIL = (
 TIMESTAMP = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 
+def utc_now(dialect: str) -> sa.TextClause:
+    """The database's current time in UTC, in the form the app stores times (naive UTC with
+    microseconds; on SQLite the text SQLAlchemy writes), for rows inserted without one."""
+    if dialect == "postgresql":
+        return sa.text("timezone('utc', now())")
+    if dialect == "sqlite":
+        return sa.text("(strftime('%Y-%m-%d %H:%M:%f000', 'now'))")
+    return sa.text("(utc_timestamp(6))")
+
+
 def upgrade() -> None:
-    if op.get_context().dialect.name == "postgresql":
+    dialect = op.get_context().dialect.name
+    if dialect == "postgresql":
         # Case-insensitive, accent-sensitive comparison (ICU "level 2").
         op.execute(
             "CREATE COLLATION IF NOT EXISTS case_insensitive "
@@ -51,11 +62,13 @@ def upgrade() -> None:
         sa.Column("is_active", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column("is_superuser", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("is_verified", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("created_at", TIMESTAMP, nullable=False, server_default=utc_now(dialect)),
         sa.PrimaryKeyConstraint("id", name="pk_user"),
         mysql_charset="utf8mb4",
         mysql_collate="utf8mb4_unicode_ci",
     )
     op.create_index("ix_user_normalized_email", "user", ["normalized_email"], unique=True)
+    op.create_index("ix_user_created_at", "user", ["created_at", "id"])
     op.create_table(
         "user_session",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -82,5 +95,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_user_session_user_id", table_name="user_session")
     op.drop_table("user_session")
+    op.drop_index("ix_user_created_at", table_name="user")
     op.drop_index("ix_user_normalized_email", table_name="user")
     op.drop_table("user")

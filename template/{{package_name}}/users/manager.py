@@ -24,8 +24,9 @@ from .exceptions import (
     UserInactive,
     UserNotExists,
 )
+from .listing import Cursor, UserFilter
 from .passwords import PasswordHasher
-from .schemas import UserAdminUpdate, UserCreate, UserDB, UserUpdate
+from .schemas import UserAdminUpdate, UserCreate, UserDB, UserPage, UserUpdate
 from .sessions import SessionStore
 from .tokens import RESET_PASSWORD_AUDIENCE, VERIFY_AUDIENCE, InvalidToken, TokenSigner
 
@@ -126,6 +127,10 @@ class UserManager:
         if user is None:
             raise UserNotExists
         return user
+
+    async def list_users(self, filters: UserFilter, cursor: Cursor | None, limit: int) -> UserPage:
+        """A page of the users matching ``filters``, after ``cursor`` (see listing.py)."""
+        return await self.user_db.page(filters, cursor, limit)
 
     async def create(
         self, user_create: UserCreate, *, superuser: bool = False, request: Request | None = None

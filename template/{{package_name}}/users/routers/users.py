@@ -1,8 +1,10 @@
-"""The current user (/users/me) and, for superusers, any user (/users/{id})."""
+"""The current user (/users/me) and, for superusers, any user (/users/{id}) and the list of
+users (/users)."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 
 from ...strict_json import StrictJSONRoute
 from ..addresses import canonical_email
@@ -18,8 +20,9 @@ from ..dependencies import (
 )
 from ..errors import ErrorCode
 from ..exceptions import InvalidPasswordException, UserAlreadyExists, UserNotExists, UserValueTaken
+from ..listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Cursor, UserFilter
 from ..manager import UserManager
-from ..schemas import User, UserAdminUpdate, UserDB, UserSelfUpdate, UserUpdate
+from ..schemas import User, UserAdminUpdate, UserDB, UserPage, UserSelfUpdate, UserUpdate
 from . import sessions
 from .responses import (
     FORBIDDEN,
@@ -125,6 +128,69 @@ async def update_me(
         return await apply_update(manager, changes, user, request)
     except UserNotExists:  # deleted meanwhile, and their sessions with them
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="Unauthorized") from None
+
+
+def parse_cursor(cursor: str | None) -> Cursor | None:
+    """The cursor of the query string; a 422 like any invalid parameter if it is not one this
+    list gave out."""
+    if cursor is None:
+        return None
+    try:
+        return Cursor.decode(cursor)
+    except ValueError:
+        error = {
+            "type": "value_error",
+            "loc": ("query", "cursor"),
+            "msg": "Value error, not a cursor of this list",
+            "input": cursor,
+        }
+        raise RequestValidationError([error]) from None
+
+
+@router.get(
+    "",
+    response_model=UserPage,
+    dependencies=[Depends(current_superuser)],
+    name="users:list_users",
+    summary="List users",
+    description="The users matching the filters, oldest first, a page at a time: pass the "
+    "`next_cursor` of a page as `cursor` to get the next one. Users created meanwhile never "
+    "shift a page; they come last.",
+    responses={**UNAUTHORIZED, **FORBIDDEN},
+)
+async def list_users(
+    manager: Annotated[UserManager, Depends(get_user_manager)],
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Users per page.")] = (
+        DEFAULT_PAGE_SIZE
+    ),
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="The `next_cursor` of the previous page.")
+    ] = None,
+    email: Annotated[
+        str | None,
+        Query(
+            max_length=320,
+            # PostgreSQL refuses NUL characters in text; no address has one.
+            pattern=r"^[^\x00]*$",
+            description="Only emails that start with this, in any case.",
+            examples=["ada@"],
+        ),
+    ] = None,
+    is_active: Annotated[bool | None, Query(description="Only active or inactive users.")] = None,
+    is_verified: Annotated[
+        bool | None, Query(description="Only users who verified their email, or who did not.")
+    ] = None,
+    is_superuser: Annotated[
+        bool | None, Query(description="Only superusers, or only other users.")
+    ] = None,
+) -> UserPage:
+    filters = UserFilter(
+        email_prefix=email,
+        is_active=is_active,
+        is_verified=is_verified,
+        is_superuser=is_superuser,
+    )
+    return await manager.list_users(filters, parse_cursor(cursor), limit)
 
 
 @router.get(

@@ -1,0 +1,127 @@
+"""The admin user list (GET /users): its filters, its cursor and the queries of one page.
+
+Pages follow each other by keyset, not by offset: a page is "the next ``limit`` users after
+the last one shown", in creation order with the id breaking ties. Users registering (or being
+deleted) while an admin pages through never make a page repeat or skip anyone who was there
+before; new users come last, so a walk to the end sees them too. And each page, however
+deep, is one range of the index on (created_at, id), where an offset would read and throw
+away every row before it.
+"""
+
+import base64
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from .addresses import canonical_email
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+# The highest code point; no character sorts after it.
+_LAST_CHARACTER = 0x10FFFF
+_SURROGATES = range(0xD800, 0xE000)
+
+
+@dataclass(frozen=True)
+class UserFilter:
+    """Which users to list; None means either."""
+
+    email_prefix: str | None = None
+    is_active: bool | None = None
+    is_verified: bool | None = None
+    is_superuser: bool | None = None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ends: the creation time and id of its last user.
+
+    Clients get it as an opaque string (URL-safe base64 of both values), so its form may
+    change without breaking them.
+    """
+
+    created_at: dt.datetime
+    id: uuid.UUID
+
+    def encode(self) -> str:
+        text = f"{self.created_at.isoformat()} {self.id.hex}"
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> "Cursor":
+        """The cursor ``encode`` wrote; ValueError for anything else."""
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+            created_at, _, id = raw.partition(" ")
+            when = dt.datetime.fromisoformat(created_at)
+            if when.tzinfo is None:
+                raise ValueError("no time zone")
+            return cls(created_at=when.astimezone(dt.UTC), id=uuid.UUID(hex=id))
+        except (ValueError, OverflowError):
+            # Bad base64, UTF-8, time or id are all ValueErrors; OverflowError is a time near
+            # year 1 in another zone.
+            raise ValueError("not a cursor of this list") from None
+
+
+def prefix_bounds(prefix: str) -> tuple[str, str | None]:
+    """The range of strings that start with ``prefix``: at least the prefix, and below the
+    returned upper bound (None: no bound), in code point order.
+
+    The canonical email compares byte for byte (code point order) on every database, so
+    ``low <= normalized_email < high`` is a prefix match that any B-tree index on it answers
+    with one range scan, on SQLite and MySQL too (where LIKE would not use the index). It also
+    takes % and _ literally, with no escaping to get wrong.
+    """
+    for end in range(len(prefix) - 1, -1, -1):
+        following = ord(prefix[end]) + 1
+        if following in _SURROGATES:
+            following = _SURROGATES.stop
+        if following <= _LAST_CHARACTER:
+            return prefix, prefix[:end] + chr(following)
+    return prefix, None
+
+
+def conditions(users: sa.Table, filters: UserFilter) -> list[sa.ColumnElement[bool]]:
+    """The WHERE clauses of ``filters``."""
+    found: list[sa.ColumnElement[bool]] = []
+    if filters.email_prefix:
+        low, high = prefix_bounds(canonical_email(filters.email_prefix))
+        found.append(users.c.normalized_email >= low)
+        if high is not None:
+            found.append(users.c.normalized_email < high)
+    for flag in ("is_active", "is_verified", "is_superuser"):
+        wanted: bool | None = getattr(filters, flag)
+        if wanted is not None:
+            found.append(users.c[flag] == wanted)
+    return found
+
+
+def after(users: sa.Table, cursor: Cursor) -> sa.ColumnElement[bool]:
+    """The users that come after ``cursor`` in the list's order.
+
+    Spelled as ``created_at >= t AND (created_at > t OR id > i)`` rather than as a row
+    comparison: every database then scans the index from t onwards (MySQL does not use an
+    index for row comparisons).
+    """
+    created_at, id = users.c.created_at, users.c.id
+    return sa.and_(
+        created_at >= cursor.created_at,
+        sa.or_(created_at > cursor.created_at, id > cursor.id),
+    )
+
+
+def page_query(
+    users: sa.Table, filters: UserFilter, cursor: Cursor | None, limit: int
+) -> sa.Select[tuple[object, ...]]:
+    """The users of one page, plus one to tell whether another page follows."""
+    where = conditions(users, filters)
+    if cursor is not None:
+        where.append(after(users, cursor))
+    return sa.select(users).where(*where).order_by(users.c.created_at, users.c.id).limit(limit + 1)
+
+
+def count_query(users: sa.Table, filters: UserFilter) -> sa.Select[tuple[int]]:
+    """How many users match ``filters``, on every page alike."""
+    return sa.select(sa.func.count()).select_from(users).where(*conditions(users, filters))
