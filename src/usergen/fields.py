@@ -53,6 +53,9 @@ BUILTIN_NAMES = frozenset(
         "created_at",
     }
 )
+# Built-in names that a template version after 0.1.0 introduced, and which: a project of an
+# earlier version may have a field of its own by that name (`usergen update` asks to rename it).
+BUILT_IN_SINCE = {"created_at": "0.3.0"}
 # Names the generated classes use for something else: pydantic's BaseModel methods, SQLAlchemy's
 # declarative attributes, and the validators of the update models.
 CLASS_ATTRIBUTES = frozenset(
@@ -105,8 +108,12 @@ class FieldOptions:
     choices: str | None = None
 
 
-def check_name(name: str, taken: Collection[str]) -> str:
-    """Return ``name`` if it can name a new user field, else raise UsageError saying why."""
+def check_name(name: str, taken: Collection[str], *, recorded: bool = False) -> str:
+    """Return ``name`` if it can name a new user field, else raise UsageError saying why.
+
+    ``recorded``: the name comes from an answers file, where a name built in only since a later
+    template version (BUILT_IN_SINCE) was a field like any other.
+    """
     if not _NAME.match(name):
         raise UsageError(
             f"invalid field name {name!r}: use lowercase letters, digits and single '_' "
@@ -116,7 +123,7 @@ def check_name(name: str, taken: Collection[str]) -> str:
         raise UsageError(f"invalid field name {name!r}: use at most {MAX_NAME_LENGTH} characters")
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         raise UsageError(f"invalid field name {name!r}: it is a Python keyword")
-    if name in BUILTIN_NAMES:
+    if name in BUILTIN_NAMES and not (recorded and name in BUILT_IN_SINCE):
         raise UsageError(f"the user already has a field {name!r} (it is built in)")
     if name in CLASS_ATTRIBUTES or name.startswith("model_"):
         raise UsageError(
@@ -140,7 +147,7 @@ def parse_field(
     ``recorded``: the spec comes from an answers file, where an earlier usergen may have
     accepted a combination refused today (bool --unique); it renders all the same.
     """
-    check_name(name, taken)
+    check_name(name, taken, recorded=recorded)
     if type_ not in TYPES:
         raise UsageError(f"unknown field type {type_!r}: use one of {', '.join(TYPES)}")
     _check_options_apply(type_, options)

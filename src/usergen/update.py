@@ -30,14 +30,13 @@ import yaml
 from usergen import files, versions
 from usergen.add_field import ConflictError
 from usergen.errors import UsageError, UsergenError
+from usergen.fields import BUILT_IN_SINCE
 from usergen.merge import Conflict, Labels, check_resolved, merge_change
 from usergen.migrations import VERSIONS, head, next_revision_id, read_revisions
 from usergen.project import DATA_LAYER_SINCE, DATA_LAYERS, DATABASES, Project, load
 from usergen.render import CREATE_ONLY, Renderer
 
 UPGRADE_STEPS = "includes/schema_upgrades"
-# Field names that a template version made built in, and since which version.
-BUILT_IN_SINCE = {"created_at": "0.3.0"}
 UPGRADE_MIGRATION = "includes/upgrade_migration.py.jinja"
 
 

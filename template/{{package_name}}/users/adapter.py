@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from ..db import Database, is_unique_violation, table_values, unique_violation_columns
 from .addresses import canonical_email
 from .exceptions import UserAlreadyExists, UserNotExists, UserValueTaken
-from .listing import Cursor, UserFilter, count_query, page_query
-from .schemas import ListedUser, UserDB, UserPage
+from .listing import Cursor, ListedUser, UserFilter, UserPage, count_query, page_query
+from .schemas import UserDB
 from .sessions import user_sessions
 
 

@@ -1,4 +1,5 @@
-"""The admin user list (GET /users): its filters, its cursor and the queries of one page.
+"""The admin user list (GET /users): its filters, its cursor, the queries of one page, and the
+page as the API shows it.
 
 Pages follow each other by keyset, not by offset: a page is "the next ``limit`` users after
 the last one shown", in creation order with the id breaking ties. Users registering (or being
@@ -12,10 +13,13 @@ import base64
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Annotated
 
 import sqlalchemy as sa
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from .addresses import canonical_email
+from .schemas import User
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -63,6 +67,53 @@ class Cursor:
             # Bad base64, UTF-8, time or id are all ValueErrors; OverflowError is a time near
             # year 1 in another zone.
             raise ValueError("not a cursor of this list") from None
+
+
+def assume_utc(value: dt.datetime) -> dt.datetime:
+    """Read a time without a zone as UTC: the database stores times so (see db.UTCDateTime)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+class ListedUser(User):
+    """A user in the admin list. `User` itself stays exactly FastAPI Users' shape: the routes
+    the two share answer the same keys."""
+
+    created_at: Annotated[dt.datetime, AfterValidator(assume_utc)]
+
+
+class UserPage(BaseModel):
+    """One page of the admin user list (GET /users)."""
+
+    items: list[ListedUser]
+    # How many users match the filters, on every page.
+    total: int
+    # Pass it as ``cursor`` for the next page; null on the last one.
+    next_cursor: str | None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                            "email": "ada@example.com",
+                            "is_active": True,
+                            "is_superuser": False,
+                            "is_verified": True,
+                            "created_at": "2026-12-01T09:00:00.123456Z",
+                        }
+                    ],
+                    "total": 1342,
+                    # The cursor of the user above, the last of its page.
+                    "next_cursor": (
+                        "MjAyNi0xMi0wMVQwOTowMDowMC4xMjM0NTYrMDA6MDAg"
+                        "M2ZhODVmNjQ1NzE3NDU2MmIzZmMyYzk2M2Y2NmFmYTY"
+                    ),
+                }
+            ]
+        }
+    )
 
 
 def prefix_bounds(prefix: str) -> tuple[str, str | None]:

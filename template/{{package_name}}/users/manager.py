@@ -24,9 +24,9 @@ from .exceptions import (
     UserInactive,
     UserNotExists,
 )
-from .listing import Cursor, UserFilter
+from .listing import Cursor, UserFilter, UserPage
 from .passwords import PasswordHasher
-from .schemas import UserAdminUpdate, UserCreate, UserDB, UserPage, UserUpdate
+from .schemas import UserAdminUpdate, UserCreate, UserDB, UserUpdate
 from .sessions import SessionStore
 from .tokens import RESET_PASSWORD_AUDIENCE, VERIFY_AUDIENCE, InvalidToken, TokenSigner
 

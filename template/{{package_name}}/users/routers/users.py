@@ -20,9 +20,9 @@ from ..dependencies import (
 )
 from ..errors import ErrorCode
 from ..exceptions import InvalidPasswordException, UserAlreadyExists, UserNotExists, UserValueTaken
-from ..listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Cursor, UserFilter
+from ..listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Cursor, UserFilter, UserPage
 from ..manager import UserManager
-from ..schemas import User, UserAdminUpdate, UserDB, UserPage, UserSelfUpdate, UserUpdate
+from ..schemas import User, UserAdminUpdate, UserDB, UserSelfUpdate, UserUpdate
 from . import sessions
 from .responses import (
     FORBIDDEN,
