@@ -4,6 +4,8 @@
     python dbtasks.py drop URL            drop it again
     python dbtasks.py seed URL TOTAL      bulk-insert users until the table holds TOTAL rows
     python dbtasks.py lookup URL APP      time the app's own email lookup and EXPLAIN it (JSON)
+    python dbtasks.py listing URL N       time ours' admin user list (GET /users: the first page,
+                                          an email prefix) and EXPLAIN its queries (JSON)
 
 URLs are SQLAlchemy async URLs (postgresql+asyncpg://…, mysql+aiomysql://…). The user table of
 both apps is called "user" and has the same six columns, so seeding is shared; the lookup goes
@@ -82,6 +84,14 @@ async def seed(url: str, total: int) -> dict[str, Any]:
             "WHERE table_name = 'user' AND column_name = 'normalized_email'"
         )
         extra_column, extra_value = (", normalized_email", ", e") if canonical else ("", "")
+        created = await connection.fetchval(
+            "SELECT count(*) FROM information_schema.columns "
+            "WHERE table_name = 'user' AND column_name = 'created_at'"
+        )
+        if created:
+            # Ours records when each user was created: one a second, the last one now.
+            extra_column += ", created_at"
+            extra_value += ", timezone('utc', now()) - make_interval(secs => $3::int - g)"
         if total > existing:
             # Seeded emails are numbered seed-1… without gaps, whatever else the table holds.
             await connection.execute(
@@ -151,6 +161,47 @@ async def lookup_ours(highest: int) -> dict[str, Any]:
             return await measure(lookup, sent, raw, highest)
 
 
+LISTING_SAMPLES = 50
+
+
+async def listing_ours(highest: int) -> dict[str, Any]:
+    """Time GET /users's work through the app's own code (the manager, as the route calls it):
+    the first page with no filter, and the first page of an email prefix that about a hundred
+    seeded users have; EXPLAIN ANALYZE each query it sent (the page, then the count)."""
+    main = importlib.import_module(f"{os.environ['BENCH_PACKAGE']}.main")
+    listing = importlib.import_module(f"{os.environ['BENCH_PACKAGE']}.users.listing")
+    app = main.create_app()
+    prefix = "seed-" + str(random.randint(1, highest))[:4] if highest >= 10_000 else "seed-1"
+    cases = {"first page": listing.UserFilter(), f"email prefix {prefix!r}": listing.UserFilter(
+        email_prefix=prefix
+    )}
+    found: dict[str, Any] = {}
+    async with app.router.lifespan_context(app):
+        manager = app.state.user_services.manager
+        async with app.state.database.connection() as connection:
+            raw = connection.raw_connection
+            sent: list[tuple[str, Any]] = []
+            raw.add_query_logger(lambda logged: sent.append((logged.query, logged.args)))
+            for name, filters in cases.items():
+                timings = []
+                for index in range(LISTING_SAMPLES + 5):
+                    start = time.perf_counter()
+                    page = await manager.list_users(filters, None, listing.DEFAULT_PAGE_SIZE)
+                    if index >= 5:  # warm-up
+                        timings.append(time.perf_counter() - start)
+                plans = []
+                for query, params in sent[-2:]:
+                    plan = await raw.fetch("EXPLAIN (ANALYZE, COSTS off) " + query, *params)
+                    plans.append({"query": " ".join(query.split()), "explain": [r[0] for r in plan]})
+                found[name] = {
+                    "p50_ms": round(statistics.median(timings) * 1000, 2),
+                    "items": len(page.items),
+                    "total": page.total,
+                    "plans": plans,
+                }
+    return found
+
+
 async def lookup_reference(highest: int) -> dict[str, Any]:
     import reference_app as ref
     from sqlalchemy import event
@@ -178,6 +229,8 @@ def main(argv: list[str]) -> None:
         asyncio.run(drop(url))
     elif command == "seed":
         print(json.dumps(asyncio.run(seed(url, int(rest[0])))))
+    elif command == "listing":
+        print(json.dumps(asyncio.run(listing_ours(int(rest[0])))))
     elif command == "lookup":
         app, highest = rest[0], int(rest[1])
         run = lookup_ours if app == "ours" else lookup_reference

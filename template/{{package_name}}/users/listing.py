@@ -40,17 +40,19 @@ class UserFilter:
 
 @dataclass(frozen=True)
 class Cursor:
-    """Where a page ends: the creation time and id of its last user.
+    """Where a page ends: the creation time and id of its last user, and the total that the
+    first page counted (later pages pass it on rather than count again).
 
-    Clients get it as an opaque string (URL-safe base64 of both values), so its form may
-    change without breaking them.
+    Clients get it as an opaque string (URL-safe base64 of the three), so its form may change
+    without breaking them.
     """
 
     created_at: dt.datetime
     id: uuid.UUID
+    total: int
 
     def encode(self) -> str:
-        text = f"{self.created_at.isoformat()} {self.id.hex}"
+        text = f"{self.created_at.isoformat()} {self.id.hex} {self.total}"
         return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
     @classmethod
@@ -58,14 +60,14 @@ class Cursor:
         """The cursor ``encode`` wrote; ValueError for anything else."""
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
-            created_at, _, id = raw.partition(" ")
+            created_at, id, total = raw.split(" ")
             when = dt.datetime.fromisoformat(created_at)
-            if when.tzinfo is None:
-                raise ValueError("no time zone")
-            return cls(created_at=when.astimezone(dt.UTC), id=uuid.UUID(hex=id))
+            if when.tzinfo is None or not total.isdigit():
+                raise ValueError("no time zone, or no count")
+            return cls(when.astimezone(dt.UTC), uuid.UUID(hex=id), int(total))
         except (ValueError, OverflowError):
-            # Bad base64, UTF-8, time or id are all ValueErrors; OverflowError is a time near
-            # year 1 in another zone.
+            # Bad base64, UTF-8, time, id or count, or not three parts, are all ValueErrors;
+            # OverflowError is a time near year 1 in another zone.
             raise ValueError("not a cursor of this list") from None
 
 
@@ -85,7 +87,7 @@ class UserPage(BaseModel):
     """One page of the admin user list (GET /users)."""
 
     items: list[ListedUser]
-    # How many users match the filters, on every page.
+    # How many users matched the filters when the first page was read (later pages repeat it).
     total: int
     # Pass it as ``cursor`` for the next page; null on the last one.
     next_cursor: str | None
@@ -108,7 +110,7 @@ class UserPage(BaseModel):
                     # The cursor of the user above, the last of its page.
                     "next_cursor": (
                         "MjAyNi0xMi0wMVQwOTowMDowMC4xMjM0NTYrMDA6MDAg"
-                        "M2ZhODVmNjQ1NzE3NDU2MmIzZmMyYzk2M2Y2NmFmYTY"
+                        "M2ZhODVmNjQ1NzE3NDU2MmIzZmMyYzk2M2Y2NmFmYTYgMTM0Mg"
                     ),
                 }
             ]

@@ -154,8 +154,9 @@ def parse_cursor(cursor: str | None) -> Cursor | None:
     name="users:list_users",
     summary="List users",
     description="The users matching the filters, oldest first, a page at a time: pass the "
-    "`next_cursor` of a page as `cursor` to get the next one. Users created meanwhile never "
-    "shift a page; they come last.",
+    "`next_cursor` of a page as `cursor`, with the same filters, to get the next one. Users "
+    "created meanwhile never shift a page; they come last. `total` is counted with the first "
+    "page, and later pages repeat it.",
     responses={**UNAUTHORIZED, **FORBIDDEN},
 )
 async def list_users(
