@@ -321,6 +321,8 @@ class Results:
     cli_seconds: dict[str, float] = field(default_factory=dict)
     scale: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     seeding: dict[tuple[str, int], float] = field(default_factory=dict)
+    # user count → case → {p50_ms, items, total, plans}: ours' GET /users (dbtasks listing)
+    listing: dict[int, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     wall_seconds: float = 0.0
 
@@ -602,6 +604,15 @@ def bench_scale(
                 ).stdout
             )
             results.scale[name, total] = {"register": registered, **lookup}
+            if name == "ours":
+                log(f"scale: ours at {total:,} users: GET /users pages, EXPLAIN")
+                results.listing[total] = json.loads(
+                    run(
+                        [venv.python, dbtasks, "listing", url, str(seeded["seeded"])],
+                        cwd=HERE,
+                        env={**os.environ, **env},
+                    ).stdout
+                )
 
 
 def ratio(a: float | None, b: float | None) -> str:
@@ -833,12 +844,34 @@ def render_results(results: Results, args: argparse.Namespace) -> str:
                 *(f"    {line}" for line in found["explain"]),
                 "",
             ]
+    for total, cases in sorted(results.listing.items()):
+        lines += listing_lines(total, cases)
     lines += ["## Versions", ""]
     for name, versions in results.versions.items():
         lines.append(f"- {name}: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())))
     if results.notes:
         lines += ["", "## Notes", "", *(f"- {note}" for note in results.notes)]
     return "\n".join(lines) + "\n"
+
+
+def listing_lines(total: int, cases: dict[str, Any]) -> list[str]:
+    """The section on ours' admin user list at ``total`` users: each case's p50 through the
+    app's code (the page query, plus the count on a first page), then each query's plan."""
+    lines = [
+        f"## The admin user list (GET /users), ours, {total:,} users",
+        "",
+        "| case | p50 | users on the page | total |",
+        "|---|---|---|---|",
+    ]
+    for name, found in cases.items():
+        p50, items, matched = found["p50_ms"], found["items"], found["total"]
+        lines.append(f"| {name} | {p50:.2f} ms | {items} | {matched:,} |")
+    lines.append("")
+    for name, found in cases.items():
+        lines += [f"{name}:", ""]
+        for plan in found["plans"]:
+            lines += [f"    {plan['query']}", *(f"    {line}" for line in plan["explain"]), ""]
+    return lines
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
