@@ -21,6 +21,8 @@ class ErrorCode(StrEnum):
     UPDATE_USER_VALUE_ALREADY_EXISTS = "UPDATE_USER_VALUE_ALREADY_EXISTS"
     # Not in FastAPI Users: an email or password change without the right current password.
     UPDATE_USER_BAD_CURRENT_PASSWORD = "UPDATE_USER_BAD_CURRENT_PASSWORD"
+    # Not in FastAPI Users (nor is GET /users): a cursor the user list did not give out.
+    LIST_USERS_BAD_CURSOR = "LIST_USERS_BAD_CURSOR"
 
 
 class ErrorModel(BaseModel):

@@ -4,7 +4,6 @@ users (/users)."""
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from fastapi.exceptions import RequestValidationError
 
 from ...strict_json import StrictJSONRoute
 from ..addresses import canonical_email
@@ -131,20 +130,25 @@ async def update_me(
 
 
 def parse_cursor(cursor: str | None) -> Cursor | None:
-    """The cursor of the query string; a 422 like any invalid parameter if it is not one this
-    list gave out."""
+    """The cursor of the query string; 400 if it is not one this list gave out."""
     if cursor is None:
         return None
     try:
         return Cursor.decode(cursor)
     except ValueError:
-        error = {
-            "type": "value_error",
-            "loc": ("query", "cursor"),
-            "msg": "Value error, not a cursor of this list",
-            "input": cursor,
-        }
-        raise RequestValidationError([error]) from None
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, detail=ErrorCode.LIST_USERS_BAD_CURSOR
+        ) from None
+
+
+LIST_ERRORS: OpenAPIResponses = bad_request(
+    {
+        ErrorCode.LIST_USERS_BAD_CURSOR: (
+            "The cursor is not the next_cursor of a page of this list.",
+            ErrorCode.LIST_USERS_BAD_CURSOR,
+        )
+    }
+)
 
 
 @router.get(
@@ -157,7 +161,7 @@ def parse_cursor(cursor: str | None) -> Cursor | None:
     "`next_cursor` of a page as `cursor`, with the same filters, to get the next one. Users "
     "created meanwhile never shift a page; they come last. `total` is counted with the first "
     "page, and later pages repeat it.",
-    responses={**UNAUTHORIZED, **FORBIDDEN},
+    responses={**UNAUTHORIZED, **FORBIDDEN, **LIST_ERRORS},
 )
 async def list_users(
     manager: Annotated[UserManager, Depends(get_user_manager)],
