@@ -15,7 +15,7 @@ from fastapi import Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from .refresh import RefreshTokenStore, new_refresh_token, refresh_token_hash
+from .refresh import RefreshTokenStore, refresh_token_hash
 from .schemas import UserDB
 from .sessions import USER_AGENT_MAX_LENGTH, Client, SessionStore
 from .tokens import ACCESS_AUDIENCE, InvalidToken, TokenSigner
@@ -55,10 +55,14 @@ class BearerTokens(BaseModel):
     expires_in: int | None = None
 
 
+REFRESH_TOKEN_EXAMPLE = (
+    "3fa85f6457174562b3fc2c963f66afa6.jD3Xw0cK2uJ9mQ1rT5vY8A."
+    "Vh0cV1kP1qgqX3nXo0wq7Vb0y0m1pF1a2R3t4y5u6i8"
+)
 BEARER_EXAMPLE = {
     "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9…",
     "token_type": "bearer",
-    "refresh_token": "3fa85f6457174562b3fc2c963f66afa6.Vh0cV1kP1qgqX3nXo0wq7Vb0y0m1pF1a2R3t4y5u6i8",
+    "refresh_token": REFRESH_TOKEN_EXAMPLE,
     "expires_in": 900,
 }
 
@@ -110,7 +114,7 @@ class AccessTokens:
     async def issue(self, user: UserDB, request: Request | None = None) -> IssuedTokens:
         """Open a session for ``user`` (from the client of ``request``) and return its tokens."""
         session_id = uuid.uuid4()
-        refresh_token = new_refresh_token(session_id) if self.refresh_tokens else None
+        refresh_token = self.refresh_tokens.new_token(session_id) if self.refresh_tokens else None
         await self.sessions.create(
             user,
             self.session_lifetime_seconds,

@@ -1,33 +1,39 @@
 """Refresh tokens: a short-lived access token, renewed from a long-lived, single-use refresh token.
 
-A refresh token belongs to one session row (its id is the token's first part), and the row
-keeps only the SHA-256 of the token. A fast hash is right here, unlike for passwords: the token
-holds 256 random bits, so nobody can guess one from its hash, however fast they hash. A leaked
-table therefore gives no working token, and ending the session (logout, a password change,
-deactivation, deleting it from the session list) ends its refresh token too.
+A refresh token belongs to one session row, and the row keeps only the SHA-256 of the token. A
+fast hash is right here, unlike for passwords: the token holds 256 random bits, so nobody can
+guess one from its hash, however fast they hash. A leaked table therefore gives no working
+token, and ending the session (logout, a password change, deactivation, deleting it from the
+session list) ends its refresh token too.
 
 Each use rotates the token (RFC 9700, section 4.14.2): the row takes the hash of a new token in
 one conditional UPDATE, which only succeeds while the row still holds the hash of the token
 presented. The database serializes updates of a row, so of two clients racing with one token
 exactly one wins; the other finds the token already replaced.
 
-Presenting the token that was just replaced means two parties hold it, and the server cannot
-tell the thief from the owner, so the whole session ends: the thief's successor stops working
-as well as the owner's. Except within `REUSE_GRACE` of the rotation: then the request is only
-refused, and the session goes on. That covers the honest cases of a second use, two tabs or
-requests of one client refreshing at the same moment, and a client retrying because the answer
-to its refresh was lost: ending the session there would log out the request that did win. The
+Presenting a token that was already replaced means two parties hold the session's tokens, and
+the server cannot tell the thief from the owner, so the whole session ends: the thief's
+successor stops working as well as the owner's. That holds for every token the session ever
+had, not only the last one replaced: a thief who refreshes twice in a row must not make the
+owner's stale token look like a stranger's. So each token carries, besides the session id and
+its random part, a tag only the server can compute for that session (an HMAC of the id under a
+key from SECRET): a stale token with the right tag came from this session, while a guess built
+from a session id (which every access token shows) is refused and ends nothing.
+
+One exception: the token replaced last, presented within `REUSE_GRACE` of its replacement, is
+only refused, and the session goes on. That covers the honest second uses, two tabs or requests
+of one client refreshing at the same moment, and a client retrying because the answer to its
+refresh was lost: ending the session there would log out the request that did win. The
 retrying client cannot be given its successor back (only hashes are kept), so it logs in again
 either way. A thief gains nothing from the grace, as their request is refused too; only the
-alarm is skipped. Ten seconds spans retries after a timeout and requests queued behind a slow
-one; a longer grace would only widen that blind spot.
-
-Only the last token replaced is remembered: an older one is refused, without ending the
-session, since it could be anyone's guess at a session id (the id is in every access token).
+alarm is skipped, and only for that one token. Ten seconds spans retries after a timeout and
+requests queued behind a slow one; a longer grace would only widen that blind spot.
 """
 
+import base64
 import datetime as dt
 import hashlib
+import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -38,29 +44,13 @@ from ..db import Database, table_values
 from .schemas import UserDB
 from .sessions import _aware, user_sessions
 
-# How long after a rotation the replaced token is refused without ending the session.
+# How long after a rotation the token replaced last is refused without ending the session.
 REUSE_GRACE = dt.timedelta(seconds=10)
-
-
-def new_refresh_token(session_id: uuid.UUID) -> str:
-    """A fresh token for the session: its id, a dot, then 256 random bits (base64url)."""
-    return f"{session_id.hex}.{secrets.token_urlsafe(32)}"
 
 
 def refresh_token_hash(token: str) -> str:
     """What the database keeps of a token (hex SHA-256)."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def session_of(token: str) -> uuid.UUID | None:
-    """The session a token names, or None if it is not shaped like one of ours."""
-    session, dot, secret = token.partition(".")
-    if not dot or len(session) != 32 or not 40 <= len(secret) <= 64:
-        return None
-    try:
-        return uuid.UUID(hex=session)
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)
@@ -74,7 +64,7 @@ class Renewed:
 
 
 class RefreshTokenStore:
-    """Rotates the refresh tokens kept (hashed) in the session rows."""
+    """Makes refresh tokens and rotates them, kept (hashed) in the session rows."""
 
     def __init__(
         self,
@@ -82,22 +72,48 @@ class RefreshTokenStore:
         users: sa.Table,
         user_model: type[UserDB],
         *,
+        secret: str,
         inactivity_timeout_seconds: int,
     ) -> None:
         self.database = database
         self.users = users
         self.user_model = user_model
         self.inactivity_timeout = dt.timedelta(seconds=inactivity_timeout_seconds)
+        # A key of its own, so a tag can never pass for a signature or a fingerprint.
+        self._tag_key = hashlib.sha256(b"refresh-token:" + secret.encode()).digest()
+
+    def new_token(self, session_id: uuid.UUID) -> str:
+        """A fresh token for the session: its id, its tag, then 256 random bits (base64url)."""
+        return f"{session_id.hex}.{self._tag(session_id)}.{secrets.token_urlsafe(32)}"
+
+    def session_of(self, token: str) -> uuid.UUID | None:
+        """The session a token was made for, or None if it is not one of ours."""
+        parts = token.split(".")
+        if len(parts) != 3:
+            return None
+        session, tag, secret = parts
+        if len(session) != 32 or len(secret) != 43:
+            return None
+        try:
+            session_id = uuid.UUID(hex=session)
+        except ValueError:
+            return None
+        return session_id if hmac.compare_digest(tag, self._tag(session_id)) else None
+
+    def _tag(self, session_id: uuid.UUID) -> str:
+        """128 bits of an HMAC of the session id: proof that a token came from this server."""
+        digest = hmac.new(self._tag_key, session_id.bytes, hashlib.sha256).digest()[:16]
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     async def rotate(self, token: str) -> Renewed | None:
         """Replace ``token`` with a new one and return it with the session's active user; None
-        if the token is unknown, was replaced, or its session ended, expired or sat unused too
-        long. A token replaced more than `REUSE_GRACE` ago ends its session."""
-        session_id = session_of(token)
+        if the token is not ours, was replaced, or its session ended, expired or sat unused too
+        long. A replaced token ends its session, but within `REUSE_GRACE` of its replacement."""
+        session_id = self.session_of(token)
         if session_id is None:
             return None
         presented = refresh_token_hash(token)
-        successor = new_refresh_token(session_id)
+        successor = self.new_token(session_id)
         now = dt.datetime.now(dt.UTC)
         live = sa.and_(
             user_sessions.c.id == session_id,
@@ -125,9 +141,11 @@ class RefreshTokenStore:
             if user is None:
                 return None
             return Renewed(user, session_id, successor, _aware(session["expires_at"]))
+        if session["refresh_token_hash"] is None:  # opened without refresh tokens
+            return None
         # The hash of the replaced token and the time of its replacement are written together.
-        reused = session["previous_refresh_token_hash"] == presented
-        if reused and _aware(session["refreshed_at"]) <= now - REUSE_GRACE:
+        just_replaced = session["previous_refresh_token_hash"] == presented
+        if not (just_replaced and _aware(session["refreshed_at"]) > now - REUSE_GRACE):
             await self.database.execute(
                 user_sessions.delete().where(user_sessions.c.id == session_id)
             )

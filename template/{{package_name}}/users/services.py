@@ -80,6 +80,7 @@ def build_user_services(settings: Settings, database: Database, outbox: Outbox) 
         database,
         users,
         UserDB,
+        secret=settings.secret.get_secret_value(),
         inactivity_timeout_seconds=settings.session_inactivity_timeout_seconds,
     )
     access_tokens = AccessTokens(

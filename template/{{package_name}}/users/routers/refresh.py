@@ -8,7 +8,13 @@ from fastapi.security import APIKeyCookie
 from pydantic import BaseModel, Field
 
 from ...strict_json import StrictJSONRoute
-from ..auth import BearerTransport, CookieTransport, IssuedTokens, Transport
+from ..auth import (
+    REFRESH_TOKEN_EXAMPLE,
+    BearerTransport,
+    CookieTransport,
+    IssuedTokens,
+    Transport,
+)
 from ..dependencies import UserServices, get_services
 from .responses import TOO_MANY_REQUESTS, OpenAPIResponses
 
@@ -27,16 +33,7 @@ class RefreshRequest(BaseModel):
 
     refresh_token: str = Field(min_length=1, max_length=256)
 
-    model_config = {
-        "json_schema_extra": {
-            "examples": [
-                {
-                    "refresh_token": "3fa85f6457174562b3fc2c963f66afa6."
-                    "Vh0cV1kP1qgqX3nXo0wq7Vb0y0m1pF1a2R3t4y5u6i8"
-                }
-            ]
-        }
-    }
+    model_config = {"json_schema_extra": {"examples": [{"refresh_token": REFRESH_TOKEN_EXAMPLE}]}}
 
 
 async def renew(
