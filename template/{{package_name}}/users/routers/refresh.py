@@ -27,6 +27,11 @@ REFUSED: OpenAPIResponses = {
     }
 }
 
+RENEWED = {
+    "jwt": "A new access token and refresh token; the refresh token sent is used up.",
+    "cookie": "Both cookies are renewed; the refresh cookie sent is used up.",
+}
+
 
 class RefreshRequest(BaseModel):
     """The refresh token a login or the last refresh returned."""
@@ -53,7 +58,12 @@ def build_refresh_router(transport: Transport) -> APIRouter:
     """The refresh route of ``transport``."""
     router = APIRouter(route_class=StrictJSONRoute)
     name = f"auth:{transport.name}.refresh"
-    responses = {**transport.openapi_login_success(), **REFUSED, **TOO_MANY_REQUESTS}
+    # The login's answer, renewed.
+    renewed = {
+        code: {**response, "description": RENEWED[transport.name]}
+        for code, response in transport.openapi_login_success().items()
+    }
+    responses = {**renewed, **REFUSED, **TOO_MANY_REQUESTS}
 
     if isinstance(transport, BearerTransport):
         bearer = transport
