@@ -95,11 +95,12 @@ async def measure(app: Any, requests: int, profile: bool) -> dict[str, Any]:
         cpu, wall = time.process_time(), time.perf_counter()
         if profiler:
             profiler.enable()
-        for _ in range(requests):
-            await get(app, "/users/me", token)
+        statuses = [await get(app, "/users/me", token) for _ in range(requests)]
         if profiler:
             profiler.disable()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    if set(statuses) != {200}:
+        raise SystemExit(f"GET /users/me answered {sorted(set(statuses))}, not only 200")
     result: dict[str, Any] = {
         "cpu_us_per_request": round(1e6 * cpu / requests, 1),
         "wall_us_per_request": round(1e6 * wall / requests, 1),
