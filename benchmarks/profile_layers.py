@@ -3,7 +3,7 @@
     python benchmarks/profile_layers.py PROJECT DATABASE_URL [--requests N] [--profile]
 
 PROJECT is a generated project (already migrated on DATABASE_URL; run this with a Python that
-has its dependencies, e.g. benchmarks/.venvs/ours). The app is called directly through ASGI,
+has its test dependencies: pip install -e "PROJECT[test]"). The app is called directly through ASGI,
 one request after the other, so the figure is the app's own CPU per request, without a server
 or a load generator sharing the cores. With --profile, cProfile's top functions by own time
 follow. Prints JSON (and the profile) to standard output.
