@@ -509,11 +509,6 @@ def bench_backend(
         "BENCH_PACKAGE": package,
         "PYTHONPATH": str(project),
     }
-    run(
-        [ours.python, "-m", "alembic", "upgrade", "head"],
-        cwd=project,
-        env={**os.environ, **ours_env},
-    )
     # The same app generated with `--data-layer sqlalchemy`.
     sa_env = {
         **ours_env,
@@ -521,11 +516,12 @@ def bench_backend(
         "BENCH_PACKAGE": SQLALCHEMY_PACKAGE,
         "PYTHONPATH": str(sqlalchemy_project),
     }
-    run(
-        [ours.python, "-m", "alembic", "upgrade", "head"],
-        cwd=sqlalchemy_project,
-        env={**os.environ, **sa_env},
-    )
+    for folder, env in ((project, ours_env), (sqlalchemy_project, sa_env)):
+        run(
+            [ours.python, "-m", "alembic", "upgrade", "head"],
+            cwd=folder,
+            env={**os.environ, **env},
+        )
     ref_env = {"DATABASE_URL": ref_url, "SECRET": SECRET, "PYTHONPATH": str(HERE)}
     servers: list[Server] = []
     try:
