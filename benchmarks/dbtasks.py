@@ -169,9 +169,10 @@ LISTING_SAMPLES = 50
 
 async def listing_ours(highest: int) -> dict[str, Any]:
     """Time GET /users's work through the app's own code (the manager, as the route calls it):
-    the first page with no filter, a page from the middle of the list (after a cursor), and
-    the first page of an email prefix that about a hundred seeded users have. EXPLAIN ANALYZE
-    each query it sent for the last of them (the page, then on a first page the count)."""
+    the first page with no filter (oldest and newest first), a page from the middle of the list
+    (after a cursor), and the first page of an email prefix that about a hundred seeded users
+    have. EXPLAIN ANALYZE each query it sent for the last of them (the page, and on a first page
+    the count)."""
     main = importlib.import_module(f"{os.environ['BENCH_PACKAGE']}.main")
     listing = importlib.import_module(f"{os.environ['BENCH_PACKAGE']}.users.listing")
     app = main.create_app()
@@ -187,26 +188,31 @@ async def listing_ours(highest: int) -> dict[str, Any]:
                 highest // 2,
             )
             cases = {
-                "first page": (listing.UserFilter(), None),
+                "first page": (listing.UserFilter(), None, listing.Order.OLDEST),
+                "first page, newest first": (listing.UserFilter(), None, listing.Order.NEWEST),
                 "a page from the middle": (
                     listing.UserFilter(),
                     listing.Cursor(
                         middle["created_at"].replace(tzinfo=dt.UTC), middle["id"], highest
                     ),
+                    listing.Order.OLDEST,
                 ),
                 f"email prefix {prefix!r}, first page": (
                     listing.UserFilter(email_prefix=prefix),
                     None,
+                    listing.Order.OLDEST,
                 ),
             }
             sent: list[tuple[str, Any]] = []
             raw.add_query_logger(lambda logged: sent.append((logged.query, logged.args)))
-            for name, (filters, cursor) in cases.items():
+            for name, (filters, cursor, order) in cases.items():
                 timings = []
                 for index in range(LISTING_SAMPLES + 5):
                     del sent[:]
                     start = time.perf_counter()
-                    page = await manager.list_users(filters, cursor, listing.DEFAULT_PAGE_SIZE)
+                    page = await manager.list_users(
+                        filters, cursor, listing.DEFAULT_PAGE_SIZE, order
+                    )
                     if index >= 5:  # the first ones warm caches and the statement cache
                         timings.append(time.perf_counter() - start)
                 plans = []

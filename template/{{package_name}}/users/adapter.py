@@ -9,7 +9,15 @@ import sqlalchemy as sa
 from ..db import Database, is_unique_violation, table_values, unique_violation_columns
 from .addresses import canonical_email
 from .exceptions import UserAlreadyExists, UserNotExists, UserValueTaken
-from .listing import Cursor, ListedUser, UserFilter, UserPage, count_query, page_query
+from .listing import (
+    Cursor,
+    ListedUser,
+    Order,
+    UserFilter,
+    UserPage,
+    count_query,
+    page_query,
+)
 from .schemas import UserDB
 from .sessions import user_sessions
 
@@ -113,16 +121,19 @@ class SQLAlchemyUserDatabase:
             )
             await self.database.execute(self.users.delete().where(self.users.c.id == user.id))
 
-    async def page(self, filters: UserFilter, cursor: Cursor | None, limit: int) -> UserPage:
+    async def page(
+        self, filters: UserFilter, cursor: Cursor | None, limit: int, order: Order
+    ) -> UserPage:
         """The first ``limit`` users matching ``filters`` after ``cursor`` (from the start if
-        None), oldest first, with how many match in all and the cursor of the next page.
+        None) in ``order``, with how many match in all and the cursor of the next page.
 
         The first page counts the matching users exactly, a second query over the same
         conditions; the pages after it repeat that count from the cursor. With no filter the
         count reads a whole index (about 0.2 s at a million users on PostgreSQL, see the
         benchmarks): once per walk through the list, not once per page.
         """
-        rows = await self.database.fetch_all(page_query(self.users, filters, cursor, limit))
+        query = page_query(self.users, filters, cursor, limit, order)
+        rows = await self.database.fetch_all(query)
         if cursor is None:
             total: int = await self.database.fetch_val(count_query(self.users, filters))
         else:

@@ -2,9 +2,10 @@
 page as the API shows it.
 
 Pages follow each other by keyset, not by offset: a page is "the next ``limit`` users after
-the last one shown", in creation order with the id breaking ties. Users registering (or being
-deleted) while an admin pages through never make a page repeat or skip anyone who was there
-before; new users come last, so a walk to the end sees them too. And each page, however
+the last one shown", in creation order (oldest or newest first) with the id breaking ties.
+Users registering (or being deleted) while an admin pages through never make a page repeat or
+skip anyone who was there before; oldest first, new users come last, so a walk to the end sees
+them too (newest first, they are before the first page and the walk does not). And each page, however
 deep, is one range of the index on (created_at, id), where an offset would read and throw
 away every row before it.
 """
@@ -13,6 +14,7 @@ import base64
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -26,6 +28,13 @@ MAX_PAGE_SIZE = 200
 # The highest code point; no character sorts after it.
 _LAST_CHARACTER = 0x10FFFF
 _SURROGATES = range(0xD800, 0xE000)
+
+
+class Order(StrEnum):
+    """Which users come first: the oldest accounts, or the newest."""
+
+    OLDEST = "oldest"
+    NEWEST = "newest"
 
 
 @dataclass(frozen=True)
@@ -151,14 +160,19 @@ def conditions(users: sa.Table, filters: UserFilter) -> list[sa.ColumnElement[bo
     return found
 
 
-def after(users: sa.Table, cursor: Cursor) -> sa.ColumnElement[bool]:
-    """The users that come after ``cursor`` in the list's order.
+def after(users: sa.Table, cursor: Cursor, order: Order) -> sa.ColumnElement[bool]:
+    """The users that come after ``cursor`` in the list's ``order``.
 
     Spelled as ``created_at >= t AND (created_at > t OR id > i)`` rather than as a row
     comparison: every database then scans the index from t onwards (MySQL does not use an
-    index for row comparisons).
+    index for row comparisons). Newest first, the same with < and <=, scanning backwards.
     """
     created_at, id = users.c.created_at, users.c.id
+    if order is Order.NEWEST:
+        return sa.and_(
+            created_at <= cursor.created_at,
+            sa.or_(created_at < cursor.created_at, id < cursor.id),
+        )
     return sa.and_(
         created_at >= cursor.created_at,
         sa.or_(created_at > cursor.created_at, id > cursor.id),
@@ -166,13 +180,15 @@ def after(users: sa.Table, cursor: Cursor) -> sa.ColumnElement[bool]:
 
 
 def page_query(
-    users: sa.Table, filters: UserFilter, cursor: Cursor | None, limit: int
+    users: sa.Table, filters: UserFilter, cursor: Cursor | None, limit: int, order: Order
 ) -> sa.Select[tuple[object, ...]]:
     """The users of one page, plus one to tell whether another page follows."""
     where = conditions(users, filters)
     if cursor is not None:
-        where.append(after(users, cursor))
-    return sa.select(users).where(*where).order_by(users.c.created_at, users.c.id).limit(limit + 1)
+        where.append(after(users, cursor, order))
+    created_at, id = users.c.created_at, users.c.id
+    sort = (created_at.desc(), id.desc()) if order is Order.NEWEST else (created_at, id)
+    return sa.select(users).where(*where).order_by(*sort).limit(limit + 1)
 
 
 def count_query(users: sa.Table, filters: UserFilter) -> sa.Select[tuple[int]]:

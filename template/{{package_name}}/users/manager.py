@@ -24,7 +24,7 @@ from .exceptions import (
     UserInactive,
     UserNotExists,
 )
-from .listing import Cursor, UserFilter, UserPage
+from .listing import Cursor, Order, UserFilter, UserPage
 from .passwords import PasswordHasher
 from .schemas import UserAdminUpdate, UserCreate, UserDB, UserUpdate
 from .sessions import SessionStore
@@ -128,9 +128,11 @@ class UserManager:
             raise UserNotExists
         return user
 
-    async def list_users(self, filters: UserFilter, cursor: Cursor | None, limit: int) -> UserPage:
+    async def list_users(
+        self, filters: UserFilter, cursor: Cursor | None, limit: int, order: Order = Order.OLDEST
+    ) -> UserPage:
         """A page of the users matching ``filters``, after ``cursor`` (see listing.py)."""
-        return await self.user_db.page(filters, cursor, limit)
+        return await self.user_db.page(filters, cursor, limit, order)
 
     async def create(
         self, user_create: UserCreate, *, superuser: bool = False, request: Request | None = None

@@ -19,7 +19,7 @@ from ..dependencies import (
 )
 from ..errors import ErrorCode
 from ..exceptions import InvalidPasswordException, UserAlreadyExists, UserNotExists, UserValueTaken
-from ..listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Cursor, UserFilter, UserPage
+from ..listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Cursor, Order, UserFilter, UserPage
 from ..manager import UserManager
 from ..schemas import User, UserAdminUpdate, UserDB, UserSelfUpdate, UserUpdate
 from . import sessions
@@ -157,9 +157,9 @@ LIST_ERRORS: OpenAPIResponses = bad_request(
     dependencies=[Depends(current_superuser)],
     name="users:list_users",
     summary="List users",
-    description="The users matching the filters, oldest first, a page at a time: pass the "
-    "`next_cursor` of a page as `cursor`, with the same filters, to get the next one. Users "
-    "created meanwhile never shift a page; they come last. `total` is counted with the first "
+    description="The users matching the filters, oldest (or newest) first, a page at a time: "
+    "pass the `next_cursor` of a page as `cursor`, with the same filters and order, to get the "
+    "next one. Users created meanwhile never shift a page. `total` is counted with the first "
     "page, and later pages repeat it.",
     responses={**UNAUTHORIZED, **FORBIDDEN, **LIST_ERRORS},
 )
@@ -188,6 +188,9 @@ async def list_users(
     is_superuser: Annotated[
         bool | None, Query(description="Only superusers, or only other users.")
     ] = None,
+    order: Annotated[
+        Order, Query(description="Oldest accounts first (the default), or newest first.")
+    ] = Order.OLDEST,
 ) -> UserPage:
     filters = UserFilter(
         email_prefix=email,
@@ -195,7 +198,7 @@ async def list_users(
         is_verified=is_verified,
         is_superuser=is_superuser,
     )
-    return await manager.list_users(filters, parse_cursor(cursor), limit)
+    return await manager.list_users(filters, parse_cursor(cursor), limit, order)
 
 
 @router.get(
