@@ -4,10 +4,10 @@ page as the API shows it.
 Pages follow each other by keyset, not by offset: a page is "the next ``limit`` users after
 the last one shown", in creation order (oldest or newest first) with the id breaking ties.
 Users registering (or being deleted) while an admin pages through never make a page repeat or
-skip anyone who was there before; oldest first, new users come last, so a walk to the end sees
-them too (newest first, they are before the first page and the walk does not). And each page, however
-deep, is one range of the index on (created_at, id), where an offset would read and throw
-away every row before it.
+skip anyone who was there before. Oldest first, new users come last, so a walk to the end sees
+them too; newest first, they come before the first page, and the walk does not. And each
+page, however deep, is one range of the index on (created_at, id), where an offset would read
+and throw away every row before it.
 """
 
 import base64
