@@ -24,6 +24,7 @@ from usergen.render import load_config, template_root, template_version
 RELEASES = {
     "0.1.0": "94f8474abcb4a2ee53088df51528651e4cd1fcd1",
     "0.2.0": "910c9206ec9c0c1853215370e38be2390120d231",
+    "0.3.0": "8f03c5cd128db78f1c1e1636ac0b00ae1ecf8d3e",
 }
 RELEASES_FOLDER = Path(__file__).resolve().parent / "releases"
 TEMPLATE_PARTS = ("copier.yml", "template", "includes")
