@@ -124,6 +124,31 @@ def test_update_carries_edits_and_users_to_the_current_template(
         check_code(app)
 
 
+def test_update_moves_a_released_app_to_the_sqlalchemy_layer_with_its_users(
+    app: Path, password_hash: str, tmp_path: Path
+) -> None:
+    """One update takes an edited 0.1.0 project with users on PostgreSQL to the current template
+    on SQLAlchemy asyncio: edits and rows kept, and its tests and checks pass there."""
+    server = server_or_skip("postgresql")
+    users = make_users(password_hash)[:1000]
+    with database("postgresql", tmp_path) as url:
+        alembic(app, url, "upgrade", "head")
+        asyncio.run(insert(url, users))
+
+        result = usergen("update", "--data-layer", "sqlalchemy", cwd=app)
+
+        assert "data_layer databases → sqlalchemy" in result.stdout
+        assert missing_edits(app) == []
+        alembic(app, url, "upgrade", "head")
+        rows, _, _ = asyncio.run(read(url, []))
+        assert rows == expected(users)
+
+    assert "create_async_engine(" in (app / "shop" / "db.py").read_text()
+    summary = run_app_tests(app, server)
+    assert "passed" in summary and "failed" not in summary and "error" not in summary
+    check_code(app)
+
+
 def test_a_conflicting_edit_stops_the_update_with_files_untouched(app: Path) -> None:
     rel, line = changed_line(app)
     path = app / rel

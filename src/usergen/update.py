@@ -203,10 +203,13 @@ def update(
         )
     check_no_field_becomes_built_in(project, old_version, target)
     new_answers = target_answers(project, target, database, data_layer)
+    # Projects from before the data_layer answer are on `databases`.
+    before = {**project.answers, "data_layer": project.data_layer}
+    after = {"data_layer": project.data_layer, **new_answers}
     changed = {
-        key: (project.answers.get(key), new_answers.get(key))
+        key: (before[key], after[key])
         for key in ("template_version", "database", "data_layer")
-        if project.answers.get(key) != new_answers.get(key)
+        if before[key] != after[key]
     }
     folder = project.root.name
     with versions.template_of(old_version) as root:
