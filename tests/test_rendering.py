@@ -64,6 +64,20 @@ def test_ruff_format(rendered: Path) -> None:
     run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=rendered)
 
 
+# mypy takes about 10 s a project: the fast tier checks the SQLite projects of both layers (the
+# database answer changes settings and packaging, not code paths), the full suite all six.
+@pytest.mark.parametrize(
+    "rendered",
+    [
+        pytest.param(
+            answers,
+            id=combination_id(answers),
+            marks=[] if answers["database"] == "sqlite" else [pytest.mark.slow],
+        )
+        for answers in COMBINATIONS
+    ],
+    indirect=True,
+)
 def test_mypy_strict(rendered: Path) -> None:
     run([sys.executable, "-m", "mypy", "--cache-dir", str(rendered / ".mypy_cache")], cwd=rendered)
 
