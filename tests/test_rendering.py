@@ -99,9 +99,9 @@ def test_database_option_sets_url_and_driver(rendered: Path) -> None:
         assert "databases[" not in dependencies
 
 
-def test_data_layer_decides_the_library_and_nothing_above_the_adapter(rendered: Path) -> None:
-    """Only the database module differs between the layers; `databases` appears only in the
-    project of that layer, and the ORM session only in the SQLAlchemy one."""
+def test_each_data_layer_imports_only_its_own_library(rendered: Path) -> None:
+    """`databases` is imported only in the project of that layer, and the ORM session exists
+    only in the SQLAlchemy one."""
     answers = yaml.safe_load((rendered / ".copier-answers.yml").read_text())
     code = "\n".join(path.read_text() for path in (rendered / "inventory").rglob("*.py"))
     if answers["data_layer"] == "databases":

@@ -30,6 +30,8 @@ from .user_edits import edit_like_a_user, missing_edits
 
 OLDEST = versions.shipped()[0]
 CURRENT = versions.current()
+# Every shipped version a project can be updated from.
+EARLIER = [v for v in versions.shipped() if versions.parse(v) < versions.parse(CURRENT)]
 THREE_FIELDS = [
     ["age", "int", "--required", "--default", "18", "--index"],
     ["nickname", "str", "--max-length", "50", "--unique"],
@@ -96,6 +98,25 @@ def test_update_keeps_every_edit_and_brings_the_new_template(old_app: Path) -> N
             assert (old_app / rel).read_bytes() == before.get(rel, content)  # history kept
         elif before.get(rel) == base.get(rel):  # a file the user never touched
             assert (old_app / rel).read_bytes() == content, rel
+
+
+@pytest.mark.parametrize("start", EARLIER)
+def test_update_from_every_earlier_version_keeps_edits_and_fields(
+    start: str, tmp_path: Path
+) -> None:
+    project = render_at(start, tmp_path / "shop")
+    edit_like_a_user(project)
+    for args in THREE_FIELDS:
+        usergen("add-field", *args, cwd=project)
+
+    result = usergen("update", cwd=project)
+
+    assert f"template_version {start} → {CURRENT}" in result.stdout
+    assert answers(project)["template_version"] == CURRENT
+    assert [spec["name"] for spec in answers(project)["fields"]] == [  # type: ignore[attr-defined]
+        "age", "nickname", "last_seen",
+    ]  # fmt: skip
+    assert missing_edits(project) == []
 
 
 def test_update_again_changes_nothing(old_app: Path) -> None:
@@ -280,6 +301,12 @@ USERS = sa.table(
     *(sa.column(name) for name in ("id", "email", "hashed_password")),
     *(sa.column(name, sa.Boolean()) for name in ("is_active", "is_superuser", "is_verified")),
 )
+# The user table from template 0.2.0 on, which keeps each email's canonical form too.
+WITH_CANONICAL = sa.table(
+    "user",
+    *(sa.column(column.name, column.type) for column in USERS.c),
+    sa.column("normalized_email"),
+)
 ROWS = [
     {
         "id": uuid.UUID(int=n + 1).hex,
@@ -334,16 +361,21 @@ async def schema(url: str) -> dict[str, Any]:
     return found
 
 
+@pytest.mark.parametrize("start", EARLIER)
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql"])
 def test_an_updated_project_has_the_schema_of_a_new_one_and_keeps_its_rows(
-    backend: str, tmp_path: Path
+    backend: str, start: str, tmp_path: Path
 ) -> None:
     server_or_skip(backend)
-    old = render_at(OLDEST, tmp_path / "old" / "shop")
+    old = render_at(start, tmp_path / "old" / "shop")
     new = render_at(CURRENT, tmp_path / "new" / "shop")
     with database(backend, tmp_path) as old_url, database(backend, tmp_path) as new_url:
         alembic(old, old_url, "upgrade", "head")
-        asyncio.run(execute(old_url, USERS.insert().values(ROWS)))
+        if versions.parse(start) < versions.parse("0.2.0"):
+            asyncio.run(execute(old_url, USERS.insert().values(ROWS)))
+        else:  # 0.2.0 on, the app stores each email's canonical form too
+            canonical_rows = [{**row, "normalized_email": row["email"].casefold()} for row in ROWS]
+            asyncio.run(execute(old_url, sa.insert(WITH_CANONICAL).values(canonical_rows)))
 
         usergen("update", cwd=old)
         migrated_from = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -359,10 +391,8 @@ def test_an_updated_project_has_the_schema_of_a_new_one_and_keeps_its_rows(
         ]
         # What the new schema is for: the database fills in the flags an insert leaves out.
         added = {"id": uuid.uuid4().hex, "email": "new@example.com", "hashed_password": "h"}
-        columns = (sa.column(column.name, column.type) for column in USERS.c)
-        with_canonical = sa.table("user", *columns, sa.column("normalized_email"))
         canonical = {**added, "normalized_email": "new@example.com"}
-        asyncio.run(execute(old_url, sa.insert(with_canonical).values(canonical)))
+        asyncio.run(execute(old_url, sa.insert(WITH_CANONICAL).values(canonical)))
         flags = sa.select(USERS.c.is_active, USERS.c.is_superuser, USERS.c.is_verified)
         where = USERS.c.email == "new@example.com"
         assert asyncio.run(execute(old_url, flags.where(where))) == [(True, False, False)]

@@ -15,6 +15,7 @@ from usergen.render import ANSWERS_FILE
 DATABASES = ("sqlite", "postgresql", "mysql")
 # How the app reaches its database (the `data_layer` answer; projects before 0.3.0 have none).
 DATA_LAYERS = ("databases", "sqlalchemy")
+DEFAULT_DATA_LAYER = "databases"
 DATA_LAYER_SINCE = "0.3.0"
 
 
@@ -35,7 +36,7 @@ class Project:
 
     @property
     def data_layer(self) -> str:
-        return str(self.answers.get("data_layer", "databases"))
+        return str(self.answers.get("data_layer", DEFAULT_DATA_LAYER))
 
     @property
     def template_version(self) -> str:
@@ -81,7 +82,7 @@ def load(start: Path) -> Project:
         raise _damaged(path, str(error)) from None
     if answers["database"] not in DATABASES:
         raise _damaged(path, f"database must be one of {', '.join(DATABASES)}")
-    if answers.get("data_layer", "databases") not in DATA_LAYERS:
+    if answers.get("data_layer", DEFAULT_DATA_LAYER) not in DATA_LAYERS:
         raise _damaged(path, f"data_layer must be one of {', '.join(DATA_LAYERS)}")
     taken: list[str] = []
     for spec in answers["fields"]:
