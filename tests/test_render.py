@@ -246,3 +246,20 @@ def test_an_unimplemented_copier_setting_fails_loudly(tmp_path: Path) -> None:
 
     with pytest.raises(UsergenError, match=r"_copier_conf\.vcs_ref, which usergen cannot render"):
         Renderer(tmp_path).render(ANSWER_SETS["defaults"], "shop")
+
+
+def test_a_computed_answer_changes_with_the_answers_it_is_computed_from() -> None:
+    """settings.py mentions only `database_url`, which copier.yml computes from `database`:
+    a change of database must still render it."""
+    renderer = Renderer()
+    old = ANSWER_SETS["defaults"]
+    new = {**old, "database": "postgresql"}
+    full_old, _ = renderer.render(old, "shop")
+    full_new, _ = renderer.render(new, "shop")
+
+    part_new, _ = renderer.render(new, "shop", changed=changed_answers(old, new))
+
+    differing = {rel for rel in full_new if full_old.get(rel) != full_new[rel]}
+    assert "shop/settings.py" in differing
+    assert differing <= part_new.keys()
+    assert all(part_new[rel] == full_new[rel] for rel in part_new)

@@ -3,11 +3,11 @@
 import enum
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from usergen import __version__
+from usergen import __version__, questions
 from usergen.errors import UsergenError
 
 if TYPE_CHECKING:
@@ -24,15 +24,22 @@ app = typer.Typer(
 )
 
 
-class Database(enum.StrEnum):
-    sqlite = "sqlite"
-    postgresql = "postgresql"
-    mysql = "mysql"
+def answer_option(question: str, *names: str, help: str) -> Any:
+    """An option answering one of copier.yml's choice questions, offering its choices."""
+    allowed = questions.choices(question)
 
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in allowed:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(map(repr, allowed))}.")
+        return value
 
-class DataLayer(enum.StrEnum):
-    databases = "databases"
-    sqlalchemy = "sqlalchemy"
+    return typer.Option(
+        *names,
+        help=help,
+        metavar="[" + "|".join(allowed) + "]",
+        callback=check,
+        autocompletion=lambda: list(allowed),
+    )
 
 
 def fail(error: UsergenError) -> typer.Exit:
@@ -73,16 +80,21 @@ def new(
         typer.Option("--package", "-p", help="Python package name. Default: from the folder name."),
     ] = None,
     db: Annotated[
-        Database | None,
-        typer.Option("--db", help="Database the app is set up for. Default: sqlite."),
+        str | None,
+        answer_option(
+            "database",
+            "--db",
+            help=f"Database the app is set up for. Default: {questions.default('database')}.",
+        ),
     ] = None,
     data_layer: Annotated[
-        DataLayer | None,
-        typer.Option(
+        str | None,
+        answer_option(
+            "data_layer",
             "--data-layer",
             help="How the app reaches the database: 'databases' (encode/databases) or "
             "'sqlalchemy' (SQLAlchemy asyncio, with an AsyncSession for your own models). "
-            "Default: databases.",
+            f"Default: {questions.default('data_layer')}.",
         ),
     ] = None,
     defaults: Annotated[
@@ -101,8 +113,8 @@ def new(
         project = generate(
             dest,
             package=package,
-            database=db.value if db else None,
-            data_layer=data_layer.value if data_layer else None,
+            database=db,
+            data_layer=data_layer,
             interactive=interactive,
             overwrite=overwrite,
         )
@@ -315,12 +327,12 @@ def update(
         typer.Option(help="Template version to go to. Default: this usergen's newest."),
     ] = None,
     db: Annotated[
-        Database | None,
-        typer.Option("--db", help="Set the project up for this database instead."),
+        str | None,
+        answer_option("database", "--db", help="Set the project up for this database instead."),
     ] = None,
     data_layer: Annotated[
-        DataLayer | None,
-        typer.Option("--data-layer", help="Switch the project to this data layer."),
+        str | None,
+        answer_option("data_layer", "--data-layer", help="Switch the project to this data layer."),
     ] = None,
     dry_run: DryRunOption = False,
     path: PathOption = Path("."),
@@ -334,8 +346,8 @@ def update(
         result = run_update(
             path,
             to=to,
-            database=db.value if db else None,
-            data_layer=data_layer.value if data_layer else None,
+            database=db,
+            data_layer=data_layer,
             dry_run=dry_run,
             inline_conflicts=conflict is ConflictMode.inline,
         )

@@ -1,14 +1,16 @@
-"""Validation of the names a user gives: package, project and destination."""
+"""Validation of the names a user gives: package, project and destination.
+
+Their form is the rule of copier.yml's validators (so `copier copy` refuses the same); usergen
+adds what a Jinja validator cannot know: Python keywords, shell builtins, module names that the
+package would shadow.
+"""
 
 import keyword
-import re
 import sys
 from pathlib import Path
 
+from usergen import questions
 from usergen.errors import UsageError
-
-_PACKAGE = re.compile(r"^[a-z_][a-z0-9_]*$")
-_PROJECT = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
 
 # Names the generated project already uses at its top level, or imports: a package with one of
 # these names would shadow it.
@@ -35,10 +37,10 @@ _SHELL_BUILTINS = {
 
 def check_package_name(name: str) -> str:
     """Return ``name`` if it can be the generated package's import name, else raise UsageError."""
-    if not _PACKAGE.match(name):
+    refused = questions.refusal("package_name", name)
+    if refused:
         raise UsageError(
-            f"invalid package name {name!r}: use lowercase letters, digits and '_', "
-            "not starting with a digit (e.g. --package my_app)"
+            f"invalid package name {name!r}: {_sentence(refused)} (e.g. --package my_app)"
         )
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         raise UsageError(f"invalid package name {name!r}: it is a Python keyword")
@@ -57,18 +59,21 @@ def check_package_name(name: str) -> str:
 
 def check_project_name(name: str) -> str:
     """Return ``name`` if it is a valid distribution name, else raise UsageError."""
-    if not _PROJECT.match(name):
-        raise UsageError(
-            f"invalid project name {name!r}: use letters, digits, '.', '_' and '-', "
-            "starting and ending with a letter or digit"
-        )
+    refused = questions.refusal("project_name", name)
+    if refused:
+        raise UsageError(f"invalid project name {name!r}: {_sentence(refused)}")
     return name
 
 
+def _sentence(refusal: str) -> str:
+    """copier.yml's message, as the rest of a sentence."""
+    return refusal[:1].lower() + refusal[1:]
+
+
 def package_from_folder(folder: Path) -> str:
-    """Derive the package name from a destination folder: ``My-App`` → ``my_app``."""
-    name = re.sub(r"[^a-z0-9_]+", "_", folder.name.lower())
-    name = re.sub(r"^[0-9_]+|_+$", "", name)
+    """Derive the package name from a destination folder: ``My-App`` → ``my_app`` (as
+    copier.yml derives it from the project name, which defaults to the folder's)."""
+    name = questions.render_default("package_name", {"project_name": folder.name})
     if not name:
         raise UsageError(
             f"cannot derive a package name from the folder {folder.name!r}; pass --package NAME"

@@ -7,15 +7,16 @@ from typing import Any
 
 import yaml
 
+from usergen import questions
 from usergen.errors import UsergenError
 from usergen.fields import check_spec
 from usergen.names import check_package_name
 from usergen.render import ANSWERS_FILE
 
-DATABASES = ("sqlite", "postgresql", "mysql")
+DATABASES = questions.choices("database")
 # How the app reaches its database (the `data_layer` answer; projects before 0.3.0 have none).
-DATA_LAYERS = ("databases", "sqlalchemy")
-DEFAULT_DATA_LAYER = "databases"
+DATA_LAYERS = questions.choices("data_layer")
+DEFAULT_DATA_LAYER = "databases"  # what projects from before the answer use
 DATA_LAYER_SINCE = "0.3.0"
 
 

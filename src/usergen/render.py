@@ -356,8 +356,23 @@ class Renderer:
                 yield path
 
     def _mentions(self, changed: Collection[str]) -> "re.Pattern[str]":
-        names = sorted({*changed, "_copier_answers"})
-        return re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
+        names = {*changed, "_copier_answers"}
+        # A computed answer changes with the answers its default mentions.
+        grown = True
+        while grown:
+            pattern = self._pattern(names)
+            computed = {
+                name
+                for name, question in self.questions().items()
+                if isinstance(question.get("default"), str) and pattern.search(question["default"])
+            }
+            grown = not computed <= names
+            names |= computed
+        return self._pattern(names)
+
+    @staticmethod
+    def _pattern(names: Collection[str]) -> "re.Pattern[str]":
+        return re.compile(r"\b(" + "|".join(map(re.escape, sorted(names))) + r")\b")
 
     def _render_path(
         self, relpath: Path, is_template: bool, context: Mapping[str, Any], answers_file: str
