@@ -39,6 +39,17 @@ def project(base: Path, tmp_path: Path) -> Path:
             "        return self.email[:2]\n",
         )
     )
+    schemas = copy / "shop" / "users" / "schemas.py"
+    schemas.write_text(
+        schemas.read_text()
+        + "\n\nclass UserPublic(User):\n"
+        '    """What other users may see of one."""\n\n'
+        "    def badge(self) -> str:\n"
+        "        return self.email[:1]\n"
+        "\n\nclass Page(BaseModel):\n"
+        '    """Not a user class: its names are free for user fields."""\n\n'
+        "    cursor: str | None = None\n"
+    )
     return copy
 
 
@@ -65,6 +76,7 @@ BAD_INPUT = {
     "method of the user's": (["display_name", "str"], "it is a method of UserTable"),
     "property of the user's": (["initials", "str"], "it is a property of UserTable"),
     "plain attribute of the user's": (["tagline", "str"], "already has a field 'tagline'"),
+    "method of the user's own user class": (["badge", "str"], "it is a method of UserPublic"),
     "attribute of the generated models": (
         ["current_password", "str"],
         "already has a field 'current_password'",
@@ -83,6 +95,13 @@ def test_bad_input_changes_nothing(project: Path, args: list[str], message: str)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert tree_hashes(project) == before
+
+
+def test_names_of_classes_that_are_not_user_classes_are_free(project: Path) -> None:
+    usergen("add-field", "cursor", "str", cwd=project)
+
+    assert "cursor" in (project / "shop/users/table.py").read_text()
+    assert usergen("fields", cwd=project).stdout.splitlines()[-1].startswith("cursor ")
 
 
 def damage_answers(project: Path, change: str) -> None:

@@ -105,18 +105,10 @@ def _damaged(path: Path, why: str) -> UsergenError:
     )
 
 
-# The classes whose attributes are user fields, by module.
-_USER_CLASSES = {
-    "users/table.py": {"SQLAlchemyBaseUserTable", "UserTable"},
-    "users/schemas.py": {
-        "User",
-        "UserCreate",
-        "UserUpdate",
-        "UserSelfUpdate",
-        "UserAdminUpdate",
-        "UserDB",
-    },
-}
+# The modules that define the user classes, whose attributes are user fields.
+_USER_MODULES = ("users/table.py", "users/schemas.py")
+# Every user class has the email; the others there (e.g. a table of sessions) do not.
+_USER_MARK = "email"
 
 
 def field_names_in_code(project: Project) -> dict[str, str]:
@@ -124,21 +116,36 @@ def field_names_in_code(project: Project) -> dict[str, str]:
     by hand, and their methods, properties and plain attributes, which a field of the same
     name would clash with.
 
+    The user classes are found in the code rather than listed here: the classes of the user
+    modules that define `email`, and their subclasses there, whatever the user named them.
     A module that does not parse is skipped: its owner is editing it, and the merge will
     show them the result.
     """
     names: dict[str, str] = {}
-    for module, classes in _USER_CLASSES.items():
+    for module in _USER_MODULES:
         rel = f"{project.package}/{module}"
         try:
             tree = ast.parse((project.root / rel).read_bytes())
         except (OSError, SyntaxError, ValueError):
             continue
-        for node in tree.body:
-            if isinstance(node, ast.ClassDef) and node.name in classes:
-                for statement in node.body:
-                    for name, kind in _defined_names(statement).items():
-                        names.setdefault(name, f"{kind} of {node.name} in {rel}")
+        classes = [node for node in tree.body if isinstance(node, ast.ClassDef)]
+        defined = {node.name: _class_names(node) for node in classes}
+        users = {name for name, found in defined.items() if _USER_MARK in found}
+        for node in classes:  # a subclass comes after its bases in a module
+            if any(isinstance(base, ast.Name) and base.id in users for base in node.bases):
+                users.add(node.name)
+        for node in classes:
+            if node.name in users:
+                for name, kind in defined[node.name].items():
+                    names.setdefault(name, f"{kind} of {node.name} in {rel}")
+    return names
+
+
+def _class_names(node: ast.ClassDef) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for statement in node.body:
+        for name, kind in _defined_names(statement).items():
+            names.setdefault(name, kind)
     return names
 
 
