@@ -2,8 +2,9 @@
 
 import enum
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -11,7 +12,7 @@ from usergen import __version__, questions
 from usergen.errors import UsergenError
 
 if TYPE_CHECKING:
-    from usergen.add_field import ConflictError
+    from usergen.add_field import AddFieldResult, ConflictError
     from usergen.lifecycle import ChangeResult
     from usergen.merge import Conflict
 
@@ -40,6 +41,21 @@ def answer_option(question: str, *names: str, help: str) -> Any:
         callback=check,
         autocompletion=lambda: list(allowed),
     )
+
+
+T = TypeVar("T")
+
+
+def attempt(work: Callable[[], T]) -> T:
+    """Run a command's work; its conflicts and errors are reported, with a non-zero exit."""
+    from usergen.add_field import ConflictError
+
+    try:
+        return work()
+    except ConflictError as error:
+        raise report_conflicts(error) from None
+    except UsergenError as error:
+        raise fail(error) from None
 
 
 def fail(error: UsergenError) -> typer.Exit:
@@ -109,8 +125,8 @@ def new(
     from usergen.new import generate
 
     interactive = not defaults and sys.stdin.isatty() and sys.stdout.isatty()
-    try:
-        project = generate(
+    project = attempt(
+        lambda: generate(
             dest,
             package=package,
             database=db,
@@ -118,8 +134,7 @@ def new(
             interactive=interactive,
             overwrite=overwrite,
         )
-    except UsergenError as error:
-        raise fail(error) from None
+    )
     for rel in project.written:
         typer.echo(f"  created  {rel}")
     for rel in project.unchanged:
@@ -265,7 +280,7 @@ def add_field_command(
     conflict: ConflictOption = ConflictMode.refuse,
 ) -> None:
     """Add a field to the user: column, API models, migration and tests, keeping your edits."""
-    from usergen.add_field import ConflictError, add_field
+    from usergen.add_field import add_field
     from usergen.fields import FieldOptions
 
     options = FieldOptions(
@@ -279,8 +294,8 @@ def add_field_command(
         scale=scale,
         choices=choices,
     )
-    try:
-        result = add_field(
+    result = attempt(
+        lambda: add_field(
             path,
             name,
             type_,
@@ -289,27 +304,9 @@ def add_field_command(
             dry_run=dry_run,
             inline_conflicts=conflict is ConflictMode.inline,
         )
-    except ConflictError as error:
-        raise report_conflicts(error) from None
-    except UsergenError as error:
-        raise fail(error) from None
-
-    if dry_run:
-        typer.echo(result.diff, nl=False)
-        count = len(result.updated) + len(result.created)
-        typer.echo(f"(dry run: nothing was changed; {count} file(s) would be)", err=True)
-        return
-    for rel in result.updated:
-        typer.echo(f"  updated  {rel}")
-    for rel in result.created:
-        typer.echo(f"  created  {rel}")
-    spec = result.spec
-    typer.echo(
-        f"\nAdded {spec['name']} ({spec['type']}) to the user. Apply the migration with "
-        f"`{result.project.package} migrate` (or `alembic upgrade head`), then run the tests."
     )
-    if result.conflicts:
-        report_inline_conflicts(result.conflicts)
+    spec = result.spec
+    report_change(result, f"Added {spec['name']} ({spec['type']}) to the user.", dry_run)
 
 
 @app.command(
@@ -339,11 +336,11 @@ def update(
     conflict: ConflictOption = ConflictMode.refuse,
 ) -> None:
     """Bring the project to a newer template version (or other answers), keeping your edits."""
-    from usergen.add_field import ConflictError, unified_diff
+    from usergen.add_field import unified_diff
     from usergen.update import update as run_update
 
-    try:
-        result = run_update(
+    result = attempt(
+        lambda: run_update(
             path,
             to=to,
             database=db,
@@ -351,15 +348,10 @@ def update(
             dry_run=dry_run,
             inline_conflicts=conflict is ConflictMode.inline,
         )
-    except ConflictError as error:
-        raise report_conflicts(error) from None
-    except UsergenError as error:
-        raise fail(error) from None
-
+    )
     if dry_run:
-        typer.echo(unified_diff(result.project.root, result.changes), nl=False)
         count = len(result.changes.writes) + len(result.changes.deletes)
-        typer.echo(f"(dry run: nothing was changed; {count} file(s) would be)", err=True)
+        report_dry_run(unified_diff(result.project.root, result.changes), count)
         return
     for label, rels in (
         ("updated", result.updated), ("created", result.created), ("deleted", result.deleted)
@@ -389,18 +381,19 @@ def fields_command(path: PathOption = Path(".")) -> None:
     """List the fields added to the user, with their options."""
     from usergen.listing import list_fields, render_listing
 
-    try:
-        project, rows = list_fields(path)
-    except UsergenError as error:
-        raise fail(error) from None
+    project, rows = attempt(lambda: list_fields(path))
     typer.echo(render_listing(project, rows), nl=False)
 
 
-def report_change(result: "ChangeResult", done: str, dry_run: bool) -> None:
+def report_dry_run(diff: str, count: int) -> None:
+    typer.echo(diff, nl=False)
+    typer.echo(f"(dry run: nothing was changed; {count} file(s) would be)", err=True)
+
+
+def report_change(result: "AddFieldResult | ChangeResult", done: str, dry_run: bool) -> None:
+    """What a field command changed, and the migration to apply next."""
     if dry_run:
-        typer.echo(result.diff, nl=False)
-        count = len(result.updated) + len(result.created)
-        typer.echo(f"(dry run: nothing was changed; {count} file(s) would be)", err=True)
+        report_dry_run(result.diff, len(result.updated) + len(result.created))
         return
     for rel in result.updated:
         typer.echo(f"  updated  {rel}")
@@ -429,21 +422,13 @@ def remove_field_command(
     conflict: ConflictOption = ConflictMode.refuse,
 ) -> None:
     """Remove an added field: column (its values go), API models and tests, keeping your edits."""
-    from usergen.add_field import ConflictError
     from usergen.lifecycle import remove_field
 
-    try:
-        result = remove_field(
-            path,
-            name,
-            yes=yes,
-            dry_run=dry_run,
-            inline_conflicts=conflict is ConflictMode.inline,
+    result = attempt(
+        lambda: remove_field(
+            path, name, yes=yes, dry_run=dry_run, inline_conflicts=conflict is ConflictMode.inline
         )
-    except ConflictError as error:
-        raise report_conflicts(error) from None
-    except UsergenError as error:
-        raise fail(error) from None
+    )
     report_change(result, f"Removed {name} from the user.", dry_run)
 
 
@@ -459,17 +444,13 @@ def rename_field_command(
     conflict: ConflictOption = ConflictMode.refuse,
 ) -> None:
     """Rename an added field everywhere; the migration keeps every value."""
-    from usergen.add_field import ConflictError
     from usergen.lifecycle import rename_field
 
-    try:
-        result = rename_field(
+    result = attempt(
+        lambda: rename_field(
             path, old, new, dry_run=dry_run, inline_conflicts=conflict is ConflictMode.inline
         )
-    except ConflictError as error:
-        raise report_conflicts(error) from None
-    except UsergenError as error:
-        raise fail(error) from None
+    )
     report_change(result, f"Renamed {old} to {new}.", dry_run)
 
 
