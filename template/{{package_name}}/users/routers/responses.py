@@ -30,8 +30,9 @@ UNPARSABLE_BODY: OpenAPIResponses = {
 }
 TOO_MANY_REQUESTS: OpenAPIResponses = {
     status.HTTP_429_TOO_MANY_REQUESTS: {
-        "description": "Too many attempts from this address or for this email; retry after "
-        "the number of seconds in the Retry-After header.",
+        "description": "Too many attempts (from this client address, or for this email "
+        "address where the route takes one); retry after the number of seconds in the "
+        "Retry-After header.",
         "headers": {"Retry-After": {"schema": {"type": "integer"}}},
     }
 }
