@@ -17,6 +17,7 @@ import yaml
 from usergen import files, versions
 from usergen.errors import UsageError, UsergenError
 from usergen.fields import FieldOptions, check_backfill, parse_field
+from usergen.formatting import project_settings
 from usergen.merge import Conflict, Labels, check_resolved, merge_change
 from usergen.migrations import ADD_FIELD_MIGRATION, NewMigration, field_migration, read_revisions
 from usergen.project import Project, field_names_in_code, load
@@ -71,13 +72,14 @@ def plan(
     )
     folder = project.root.name
     changed = {"fields"}
-    old, _ = renderer.render(old_answers, folder, changed=changed, skip=CREATE_ONLY)
+    ruff = project_settings(project.root)
+    old, _ = renderer.render(old_answers, folder, changed=changed, skip=CREATE_ONLY, ruff=ruff)
     history = [
         rel.path.relative_to(project.root).as_posix() for rel in read_revisions(project.root)
     ]
     # Markers anywhere in the project, not only in the files this change touches.
     check_resolved(project.root, [*renderer.paths(old_answers, folder), *history])
-    new, modes = renderer.render(new_answers, folder, changed=changed, skip=CREATE_ONLY)
+    new, modes = renderer.render(new_answers, folder, changed=changed, skip=CREATE_ONLY, ruff=ruff)
     labels = Labels(yours="yours", base="generated before", theirs=label)
     merged = merge_change(project.root, old, new, labels)
     changes = files.Changes(project.root, dict(merged.writes), set(merged.deletes))
@@ -181,7 +183,7 @@ def add_field(
         f"add_{name}_to_user",
         ADD_FIELD_MIGRATION,
         {"field": spec, "backfill_from": backfill},
-        current_renderer().render_template,
+        current_renderer(),
     )
     change = FieldsChange(
         project, [*project.fields, spec], migration, f"usergen add-field {spec['name']}"

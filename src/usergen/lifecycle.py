@@ -70,7 +70,7 @@ def remove_field(
         f"remove_{name}_from_user",
         REMOVE_FIELD_MIGRATION,
         {"field": spec},
-        current_renderer().render_template,
+        current_renderer(),
     )
     change = FieldsChange(
         project,
@@ -99,7 +99,7 @@ def rename_field(
         f"rename_{old}_to_{new}",
         RENAME_FIELD_MIGRATION,
         {"field": spec, "new_name": new},
-        current_renderer().render_template,
+        current_renderer(),
     )
     fields = [{**other, "name": new} if other["name"] == old else other for other in project.fields]
     change = FieldsChange(project, fields, migration, f"usergen rename-field {old} {new}")

@@ -9,9 +9,13 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from usergen.errors import UsergenError
+from usergen.formatting import project_settings
+
+if TYPE_CHECKING:
+    from usergen.render import Renderer
 
 VERSIONS = "migrations/versions"
 ADD_FIELD_MIGRATION = "includes/add_field_migration.py.jinja"
@@ -112,21 +116,19 @@ def field_migration(
     slug: str,
     template: str,
     context: dict[str, Any],
-    render: Any,
+    renderer: "Renderer",
     *,
     today: dt.date | None = None,
 ) -> NewMigration:
-    """The revision file ``NNNN_<slug>.py`` rendered from ``template``, after the current head.
-
-    ``render(template_name, context)`` renders a template of the bundled template folder.
-    """
+    """The revision file ``NNNN_<slug>.py`` rendered from ``template`` of ``renderer``'s
+    template folder, after the current head, formatted with the project's ruff settings."""
     revisions = read_revisions(project)
     down_revision = head(revisions)
     revision = next_revision_id(revisions)
     relpath = f"{VERSIONS}/{revision}_{slug}.py"
     if (project / relpath).exists():
         raise UsergenError(f"{relpath} exists already")
-    content = render(
+    content = renderer.render_template(
         template,
         {
             **context,
@@ -134,5 +136,6 @@ def field_migration(
             "down_revision": down_revision,
             "create_date": (today or dt.date.today()).isoformat(),
         },
+        project_settings(project),
     )
     return NewMigration(relpath, content.encode())

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from usergen.errors import UsergenError
+from usergen.formatting import TEMPLATE_CONFIG, TEMPLATE_SETTINGS, RuffSettings, format_python
 
 if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
@@ -64,8 +65,9 @@ def render(
 ) -> tuple[dict[str, bytes], dict[str, int]]:
     """Render the template with ``answers`` as for a folder called ``folder_name``.
 
-    Returns the files (relative path → content) and their permission bits. Questions missing
-    from ``answers`` are asked when ``interactive``, else take their defaults.
+    Returns the files (relative path → content) and their permission bits, the Python files
+    formatted with the new project's ruff settings. Questions missing from ``answers`` are
+    asked when ``interactive``, else take their defaults.
     """
     import copier  # slow to import: only when rendering
 
@@ -95,7 +97,7 @@ def render(
                 rel = path.relative_to(out).as_posix()
                 files[rel] = path.read_bytes()
                 modes[rel] = path.stat().st_mode & 0o777
-        return files, modes
+        return format_python([files], TEMPLATE_SETTINGS)[0], modes
 
 
 def answers_of(files: dict[str, bytes]) -> dict[str, Any]:
@@ -285,8 +287,11 @@ class Renderer:
         *,
         changed: Collection[str] | None = None,
         skip: Collection[str] = (),
+        ruff: RuffSettings = TEMPLATE_SETTINGS,
     ) -> tuple[dict[str, bytes], dict[str, int]]:
-        """Render the project for ``answers``: files (relative path → content) and modes.
+        """Render the project for ``answers``: files (relative path → content) and modes, the
+        Python files formatted by ruff with the settings ``ruff`` (those of an existing
+        project; by default the rendered project's own).
 
         With ``changed`` (names of answers), render only the files that can differ when those
         answers change: templates whose path or source mentions one of them, or the recorded
@@ -303,25 +308,38 @@ class Renderer:
             is_template = source.name.endswith(self.suffix) and bool(self.suffix)
             if not is_template and source.with_name(source.name + self.suffix).exists():
                 continue  # a templated sibling renders this path
-            if mentions is not None:
-                if not is_template:
-                    continue  # copied as it is, so the same for any answers
+            if mentions is None:
+                relevant = True
+            elif is_template:
                 text = source.read_text(encoding="utf-8")
-                relevant = mentions.search(relpath.as_posix()) or mentions.search(text)
-                if not relevant and not _INCLUDES.search(text):
-                    continue
+                relevant = bool(
+                    mentions.search(relpath.as_posix())
+                    or mentions.search(text)
+                    or _INCLUDES.search(text)
+                )
+            else:
+                relevant = False  # copied as it is, so the same for any answers
+            if not relevant and not ruff.rendered:
+                continue
             target = self._render_path(relpath, is_template, context, answers_file)
             if target is None or excluded(target):
                 continue
-            if target in skip:
+            wanted = relevant and target not in skip
+            # A new project's ruff settings are its pyproject.toml: rendered to format with.
+            if not wanted and not (ruff.rendered and target == TEMPLATE_CONFIG):
                 continue
             if is_template:
                 name = source.relative_to(self.root).as_posix()
                 files[target] = self.env.get_template(name).render(**context).encode()
             else:
                 files[target] = source.read_bytes()
-            modes[target] = stat.S_IMODE(source.stat().st_mode)
-        return files, modes
+            if wanted:
+                modes[target] = stat.S_IMODE(source.stat().st_mode)
+        layout = self.paths(answers, folder_name) if changed is not None else None
+        formatted = format_python([files], ruff, [layout] if layout else None)[0]
+        for target in formatted.keys() - modes.keys():
+            del formatted[target]  # rendered for its settings only
+        return formatted, modes
 
     def paths(self, answers: Mapping[str, Any], folder_name: str) -> list[str]:
         """The relative paths of every file ``render`` writes for ``answers``, without rendering
@@ -346,9 +364,12 @@ class Renderer:
         for source in (self.root / "includes").glob("*.jinja"):
             self.env.get_template(source.relative_to(self.root).as_posix())
 
-    def render_template(self, name: str, context: Mapping[str, Any]) -> str:
-        """Render one template of the template folder (by its path there) with ``context``."""
-        return self.env.get_template(name).render(**context)
+    def render_template(self, name: str, context: Mapping[str, Any], ruff: RuffSettings) -> str:
+        """Render one Python module of the template folder (by its path there) with
+        ``context``, formatted by ruff with the settings ``ruff`` (a project's)."""
+        text = self.env.get_template(name).render(**context)
+        module = "module.py"
+        return format_python([{module: text.encode()}], ruff)[0][module].decode()
 
     def _sources(self) -> Iterator[Path]:
         for path in sorted(self.source.rglob("*")):

@@ -31,6 +31,7 @@ from usergen import files, versions
 from usergen.add_field import ConflictError
 from usergen.errors import UsageError, UsergenError
 from usergen.fields import BUILT_IN_SINCE
+from usergen.formatting import project_settings
 from usergen.merge import Conflict, Labels, check_resolved, merge_change
 from usergen.migrations import VERSIONS, head, next_revision_id, read_revisions
 from usergen.project import DATA_LAYER_SINCE, DATA_LAYERS, DATABASES, Project, load
@@ -172,6 +173,7 @@ def upgrade_migration(
             "down_revision": head(revisions),
             "create_date": (today or dt.date.today()).isoformat(),
         },
+        project_settings(project.root),
     )
     return relpath, content.encode()
 
@@ -212,12 +214,14 @@ def update(
         if before[key] != after[key]
     }
     folder = project.root.name
+    # Both sides formatted with the project's ruff settings, so the merge compares like with like.
+    ruff = project_settings(project.root)
     with versions.template_of(old_version) as root:
-        old, _ = Renderer(root).render(project.answers, folder, skip=CREATE_ONLY)
+        old, _ = Renderer(root).render(project.answers, folder, skip=CREATE_ONLY, ruff=ruff)
     check_resolved(project.root, [*old, *history(project.root)])
     with versions.template_of(target) as root:
         renderer = Renderer(root)
-        new, modes = renderer.render(new_answers, folder, skip=CREATE_ONLY)
+        new, modes = renderer.render(new_answers, folder, skip=CREATE_ONLY, ruff=ruff)
         keep_history(old, new)
         crossed = [
             version
