@@ -41,8 +41,7 @@ def project(base: Path, tmp_path: Path) -> Path:
     )
     schemas = copy / "shop" / "users" / "schemas.py"
     schemas.write_text(
-        schemas.read_text()
-        + "\n\nclass UserPublic(User):\n"
+        schemas.read_text() + "\n\nclass UserPublic(User):\n"
         '    """What other users may see of one."""\n\n'
         "    def badge(self) -> str:\n"
         "        return self.email[:1]\n"
