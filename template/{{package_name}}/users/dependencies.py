@@ -1,4 +1,8 @@
-"""FastAPI dependencies: the user services of the app, and the current user of a request."""
+"""FastAPI dependencies: the user services of the app, and the current user of a request.
+
+Routes take them through the aliases defined next to each, as the FastAPI docs do:
+``user: CurrentUser`` is ``user: Annotated[UserDB, Depends(current_active_user)]``.
+"""
 
 import uuid
 from dataclasses import dataclass
@@ -34,10 +38,14 @@ async def get_services(request: Request) -> UserServices:
     return services
 
 
-async def get_user_manager(
-    services: Annotated[UserServices, Depends(get_services)],
-) -> UserManager:
+UserServicesDep = Annotated[UserServices, Depends(get_services)]
+
+
+async def get_user_manager(services: UserServicesDep) -> UserManager:
     return services.manager
+
+
+UserManagerDep = Annotated[UserManager, Depends(get_user_manager)]
 
 
 # Both schemes are optional on their own: `current_session` accepts either. The cookie is
@@ -50,14 +58,12 @@ async def current_session(
     request: Request,
     bearer_token: Annotated[str | None, Depends(bearer_scheme)],
     cookie_token: Annotated[str | None, Depends(cookie_scheme)],
+    services: UserServicesDep,
 ) -> Authenticated:
     """The active user behind the request's token (header first, then cookie), or 401; 403
     if verification is required and the user has not verified their email (FastAPI Users'
     answer). Login checks it too, but a session can outlive it: opened before the setting
     was on, or followed by a change of email."""
-    # The services straight from the request, not through `get_services`: every authenticated
-    # request comes here, and each dependency FastAPI resolves costs about 25 µs.
-    services: UserServices = request.app.state.user_services
     if services.cookie_name != HOST_COOKIE_NAME:
         cookie_token = request.cookies.get(services.cookie_name)
     for token in (bearer_token, cookie_token):
@@ -70,24 +76,37 @@ async def current_session(
     raise HTTPException(status_code=status.HTTP_401_UNAUTHORIZED, detail="Unauthorized")
 
 
-async def current_active_user(
-    authenticated: Annotated[Authenticated, Depends(current_session)],
-) -> UserDB:
+# The user and the session of the request's token (what logging out ends).
+CurrentSession = Annotated[Authenticated, Depends(current_session)]
+
+
+async def current_active_user(authenticated: CurrentSession) -> UserDB:
+    """The user of the request's token: always an active one (`current_session` refuses the
+    others), as FastAPI Users' ``current_user(active=True)``."""
     return authenticated.user
 
 
-async def current_superuser(user: Annotated[UserDB, Depends(current_active_user)]) -> UserDB:
+CurrentUser = Annotated[UserDB, Depends(current_active_user)]
+
+
+async def current_superuser(user: CurrentUser) -> UserDB:
     """The current user if a superuser, else 403."""
     if not user.is_superuser:
         raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="Forbidden")
     return user
 
 
-async def get_user_or_404(
-    id: str, manager: Annotated[UserManager, Depends(get_user_manager)]
-) -> UserDB:
+CurrentSuperuser = Annotated[UserDB, Depends(current_superuser)]
+
+
+async def get_user_or_404(id: str, manager: UserManagerDep) -> UserDB:
     """The user named in the path; 404 for an unknown or malformed id, as FastAPI Users does."""
     try:
         return await manager.get(uuid.UUID(id))
     except (ValueError, UserNotExists):
         raise HTTPException(status.HTTP_404_NOT_FOUND) from None
+
+
+# The user of a /users/{id} route. The route checks the caller is a superuser first
+# (``dependencies=[Depends(current_superuser)]``), so that others learn nothing from a 404.
+UserFromPath = Annotated[UserDB, Depends(get_user_or_404)]

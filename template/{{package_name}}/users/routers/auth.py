@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response, status
 
 from ...strict_json import StrictJSONRoute
-from ..auth import Authenticated, Transport, is_cross_site
-from ..dependencies import UserServices, current_session, get_services
+from ..auth import Transport, is_cross_site
+from ..dependencies import CurrentSession, UserServicesDep
 from ..errors import ErrorCode
 from ..exceptions import UserNotExists
 from .refresh import build_refresh_router
@@ -71,7 +71,7 @@ def build_auth_router(
     async def login(
         request: Request,
         credentials: Annotated[LoginForm, Depends()],
-        services: Annotated[UserServices, Depends(get_services)],
+        services: UserServicesDep,
     ) -> Response:
         if transport.same_site_login_only and is_cross_site(request):
             raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Forbidden")
@@ -107,8 +107,8 @@ def build_auth_router(
     )
     async def logout(
         request: Request,
-        authenticated: Annotated[Authenticated, Depends(current_session)],
-        services: Annotated[UserServices, Depends(get_services)],
+        authenticated: CurrentSession,
+        services: UserServicesDep,
     ) -> Response:
         await services.access_tokens.revoke(authenticated.session_id)
         return transport.logout_response(refresh_path(request))

@@ -15,7 +15,7 @@ from ..auth import (
     IssuedTokens,
     Transport,
 )
-from ..dependencies import UserServices, get_services
+from ..dependencies import UserServices, UserServicesDep
 from .responses import TOO_MANY_REQUESTS, OpenAPIResponses
 
 REFUSED: OpenAPIResponses = {
@@ -78,7 +78,7 @@ def build_refresh_router(transport: Transport) -> APIRouter:
         async def refresh(
             request: Request,
             body: RefreshRequest,
-            services: Annotated[UserServices, Depends(get_services)],
+            services: UserServicesDep,
         ) -> Response:
             """Exchange the refresh token for a new access token and a new refresh token. The
             old refresh token is used up."""
@@ -105,7 +105,7 @@ def build_refresh_router(transport: Transport) -> APIRouter:
         async def refresh_with_cookie(
             request: Request,
             refresh_token: Annotated[str | None, Depends(refresh_cookie)],
-            services: Annotated[UserServices, Depends(get_services)],
+            services: UserServicesDep,
         ) -> Response:
             """Renew both cookies with the refresh cookie, which browsers send only here. A
             refused refresh leaves the cookies alone: another tab may just have renewed them."""

@@ -1,11 +1,9 @@
 """Registration: POST /auth/register."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 
 from ...strict_json import StrictJSONRoute
-from ..dependencies import UserServices, get_services
+from ..dependencies import UserServicesDep
 from ..errors import ErrorCode
 from ..exceptions import InvalidPasswordException, UserAlreadyExists, UserValueTaken
 from ..schemas import User, UserCreate
@@ -39,7 +37,7 @@ router = APIRouter(route_class=StrictJSONRoute)
 async def register(
     request: Request,
     user_create: UserCreate,
-    services: Annotated[UserServices, Depends(get_services)],
+    services: UserServicesDep,
 ) -> User:
     rate_limits = services.rate_limits
     await rate_limits.hit_address("register", rate_limits.register, request)

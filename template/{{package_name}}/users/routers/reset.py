@@ -2,11 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Body, HTTPException, Request, status
 from pydantic import EmailStr
 
 from ...strict_json import StrictJSONRoute
-from ..dependencies import UserServices, get_services
+from ..dependencies import UserServicesDep
 from ..errors import ErrorCode
 from ..exceptions import (
     InvalidPasswordException,
@@ -39,7 +39,7 @@ router = APIRouter(route_class=StrictJSONRoute)
 async def forgot_password(
     request: Request,
     email: Annotated[EmailStr, Body(embed=True)],
-    services: Annotated[UserServices, Depends(get_services)],
+    services: UserServicesDep,
 ) -> None:
     await services.rate_limits.hit("forgot-password", services.rate_limits.email, request, email)
 
@@ -78,7 +78,7 @@ async def reset_password(
     request: Request,
     token: Annotated[str, Body()],
     password: Annotated[str, Body()],
-    services: Annotated[UserServices, Depends(get_services)],
+    services: UserServicesDep,
 ) -> None:
     try:
         await services.manager.reset_password(token, password, request)

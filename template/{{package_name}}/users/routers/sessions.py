@@ -3,21 +3,12 @@ under /users/{id}/sessions for superusers."""
 
 import datetime as dt
 import uuid
-from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 from pydantic import BaseModel
 
 from ...strict_json import StrictJSONRoute
-from ..auth import Authenticated
-from ..dependencies import (
-    UserServices,
-    current_session,
-    current_superuser,
-    get_services,
-    get_user_or_404,
-)
-from ..schemas import UserDB
+from ..dependencies import CurrentSession, UserFromPath, UserServicesDep, current_superuser
 from ..sessions import SessionInfo
 from .responses import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, OpenAPIResponses
 
@@ -79,8 +70,8 @@ SUPERUSER_ONLY: OpenAPIResponses = {**UNAUTHORIZED, **FORBIDDEN, **NOT_FOUND}
     responses=UNAUTHORIZED,
 )
 async def my_sessions(
-    authenticated: Annotated[Authenticated, Depends(current_session)],
-    services: Annotated[UserServices, Depends(get_services)],
+    authenticated: CurrentSession,
+    services: UserServicesDep,
 ) -> list[Session]:
     sessions = await services.access_tokens.sessions.active(authenticated.user.id)
     return [shown(session, authenticated.session_id) for session in sessions]
@@ -98,8 +89,8 @@ async def my_sessions(
     },
 )
 async def end_my_other_sessions(
-    authenticated: Annotated[Authenticated, Depends(current_session)],
-    services: Annotated[UserServices, Depends(get_services)],
+    authenticated: CurrentSession,
+    services: UserServicesDep,
 ) -> None:
     sessions = services.access_tokens.sessions
     await sessions.delete_all(authenticated.user.id, keep=authenticated.session_id)
@@ -115,8 +106,8 @@ async def end_my_other_sessions(
 )
 async def end_my_session(
     session_id: uuid.UUID,
-    authenticated: Annotated[Authenticated, Depends(current_session)],
-    services: Annotated[UserServices, Depends(get_services)],
+    authenticated: CurrentSession,
+    services: UserServicesDep,
 ) -> None:
     # Someone else's session is "not found" too: its existence is none of the caller's business.
     if not await services.access_tokens.sessions.delete(session_id, authenticated.user.id):
@@ -132,8 +123,8 @@ async def end_my_session(
     responses=SUPERUSER_ONLY,
 )
 async def user_sessions(
-    user: Annotated[UserDB, Depends(get_user_or_404)],
-    services: Annotated[UserServices, Depends(get_services)],
+    user: UserFromPath,
+    services: UserServicesDep,
 ) -> list[Session]:
     return [shown(session) for session in await services.access_tokens.sessions.active(user.id)]
 
@@ -149,8 +140,8 @@ async def user_sessions(
 )
 async def end_user_session(
     session_id: uuid.UUID,
-    user: Annotated[UserDB, Depends(get_user_or_404)],
-    services: Annotated[UserServices, Depends(get_services)],
+    user: UserFromPath,
+    services: UserServicesDep,
 ) -> None:
     if not await services.access_tokens.sessions.delete(session_id, user.id):
         raise HTTPException(status.HTTP_404_NOT_FOUND)

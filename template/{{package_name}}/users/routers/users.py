@@ -7,15 +7,12 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 
 from ...strict_json import StrictJSONRoute
 from ..addresses import canonical_email
-from ..auth import Authenticated
 from ..dependencies import (
-    UserServices,
-    current_active_user,
-    current_session,
+    CurrentUser,
+    UserFromPath,
+    UserManagerDep,
+    UserServicesDep,
     current_superuser,
-    get_services,
-    get_user_manager,
-    get_user_or_404,
 )
 from ..errors import ErrorCode
 from ..exceptions import InvalidPasswordException, UserAlreadyExists, UserNotExists, UserValueTaken
@@ -90,10 +87,8 @@ async def apply_update(
     summary="Get the current user",
     responses=UNAUTHORIZED,
 )
-async def me(authenticated: Annotated[Authenticated, Depends(current_session)]) -> UserDB:
-    # Straight from the session rather than through `current_active_user`: the busiest route
-    # saves a level of dependency solving (about 25 µs a request).
-    return authenticated.user
+async def me(user: CurrentUser) -> UserDB:
+    return user
 
 
 @router.patch(
@@ -106,8 +101,8 @@ async def me(authenticated: Annotated[Authenticated, Depends(current_session)]) 
 async def update_me(
     request: Request,
     changes: UserSelfUpdate,
-    user: Annotated[UserDB, Depends(current_active_user)],
-    services: Annotated[UserServices, Depends(get_services)],
+    user: CurrentUser,
+    services: UserServicesDep,
 ) -> UserDB:
     manager, rate_limits = services.manager, services.rate_limits
     if changes.password is not None:
@@ -164,7 +159,7 @@ LIST_ERRORS: OpenAPIResponses = bad_request(
     responses={**UNAUTHORIZED, **FORBIDDEN, **LIST_ERRORS},
 )
 async def list_users(
-    manager: Annotated[UserManager, Depends(get_user_manager)],
+    manager: UserManagerDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Users per page.")] = (
         DEFAULT_PAGE_SIZE
     ),
@@ -209,7 +204,7 @@ async def list_users(
     summary="Get a user",
     responses=SUPERUSER_ONLY,
 )
-async def get_user(user: Annotated[UserDB, Depends(get_user_or_404)]) -> UserDB:
+async def get_user(user: UserFromPath) -> UserDB:
     return user
 
 
@@ -224,8 +219,8 @@ async def get_user(user: Annotated[UserDB, Depends(get_user_or_404)]) -> UserDB:
 async def update_user(
     request: Request,
     changes: UserAdminUpdate,
-    user: Annotated[UserDB, Depends(get_user_or_404)],
-    manager: Annotated[UserManager, Depends(get_user_manager)],
+    user: UserFromPath,
+    manager: UserManagerDep,
 ) -> UserDB:
     try:
         return await apply_update(manager, changes, user, request)
@@ -244,7 +239,7 @@ async def update_user(
 )
 async def delete_user(
     request: Request,
-    user: Annotated[UserDB, Depends(get_user_or_404)],
-    manager: Annotated[UserManager, Depends(get_user_manager)],
+    user: UserFromPath,
+    manager: UserManagerDep,
 ) -> None:
     await manager.delete(user, request)

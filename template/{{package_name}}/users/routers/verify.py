@@ -2,11 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Body, HTTPException, Request, status
 from pydantic import EmailStr
 
 from ...strict_json import StrictJSONRoute
-from ..dependencies import UserServices, get_services
+from ..dependencies import UserServicesDep
 from ..errors import ErrorCode
 from ..exceptions import InvalidVerifyToken, UserAlreadyVerified, UserInactive, UserNotExists
 from ..schemas import User, UserDB
@@ -29,7 +29,7 @@ router = APIRouter(route_class=StrictJSONRoute)
 async def request_verify_token(
     request: Request,
     email: Annotated[EmailStr, Body(embed=True)],
-    services: Annotated[UserServices, Depends(get_services)],
+    services: UserServicesDep,
 ) -> None:
     await services.rate_limits.hit(
         "request-verify-token", services.rate_limits.email, request, email
@@ -68,7 +68,7 @@ async def request_verify_token(
 async def verify(
     request: Request,
     token: Annotated[str, Body(embed=True)],
-    services: Annotated[UserServices, Depends(get_services)],
+    services: UserServicesDep,
 ) -> UserDB:
     try:
         return await services.manager.verify(token, request)
