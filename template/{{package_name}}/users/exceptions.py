@@ -1,4 +1,5 @@
-"""What can go wrong with users; the routers turn these into FastAPI Users' error codes."""
+"""What can go wrong with users: the exceptions the manager raises, which the routers answer
+with FastAPI Users' error codes (error_codes.py)."""
 
 
 class UserError(Exception):

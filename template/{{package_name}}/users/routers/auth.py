@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response, 
 from ...strict_json import StrictJSONRoute
 from ..auth import Transport, is_cross_site
 from ..dependencies import CurrentSession, UserServicesDep
-from ..errors import ErrorCode
+from ..error_codes import ErrorCode
 from ..exceptions import UserNotExists
 from .refresh import build_refresh_router
 from .responses import TOO_MANY_REQUESTS, UNAUTHORIZED, OpenAPIResponses, bad_request

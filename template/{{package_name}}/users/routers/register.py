@@ -4,7 +4,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 
 from ...strict_json import StrictJSONRoute
 from ..dependencies import UserServicesDep
-from ..errors import ErrorCode
+from ..error_codes import ErrorCode
 from ..exceptions import InvalidPasswordException, UserAlreadyExists, UserValueTaken
 from ..schemas import User, UserCreate
 from .responses import TOO_MANY_REQUESTS, bad_request, invalid_password, value_taken

@@ -7,7 +7,7 @@ from pydantic import EmailStr
 
 from ...strict_json import StrictJSONRoute
 from ..dependencies import UserServicesDep
-from ..errors import ErrorCode
+from ..error_codes import ErrorCode
 from ..exceptions import (
     InvalidPasswordException,
     InvalidResetPasswordToken,

@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import status
 
-from ..errors import ErrorCode, ErrorModel
+from ..error_codes import ErrorCode, ErrorModel
 from ..table import users
 
 OpenAPIResponses = dict[int | str, dict[str, Any]]

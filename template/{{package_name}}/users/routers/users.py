@@ -14,7 +14,7 @@ from ..dependencies import (
     UserServicesDep,
     current_superuser,
 )
-from ..errors import ErrorCode
+from ..error_codes import ErrorCode
 from ..exceptions import InvalidPasswordException, UserAlreadyExists, UserNotExists, UserValueTaken
 from ..listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Cursor, Order, UserFilter, UserPage
 from ..manager import UserManager

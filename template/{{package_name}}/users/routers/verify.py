@@ -7,7 +7,7 @@ from pydantic import EmailStr
 
 from ...strict_json import StrictJSONRoute
 from ..dependencies import UserServicesDep
-from ..errors import ErrorCode
+from ..error_codes import ErrorCode
 from ..exceptions import InvalidVerifyToken, UserAlreadyVerified, UserInactive, UserNotExists
 from ..schemas import User, UserDB
 from .responses import ACCEPTED_EITHER_WAY, TOO_MANY_REQUESTS, UNPARSABLE_BODY, bad_request

@@ -1,4 +1,5 @@
-"""Error codes in the `detail` of 400 responses, the same strings FastAPI Users sends."""
+"""Error codes in the `detail` of 400 responses (the same strings FastAPI Users sends), and the
+body that carries them. The exceptions they answer are in exceptions.py."""
 
 from enum import StrEnum
 
