@@ -19,7 +19,7 @@ from .listing import (
     page_query,
 )
 from .schemas import UserDB
-from .sessions import user_sessions
+from .table import user_sessions
 
 
 class SQLAlchemyUserDatabase:

@@ -17,7 +17,8 @@ from pydantic import BaseModel
 
 from .refresh import RefreshTokenStore, refresh_token_hash
 from .schemas import UserDB
-from .sessions import USER_AGENT_MAX_LENGTH, Client, SessionStore
+from .sessions import Client, SessionStore
+from .table import USER_AGENT_MAX_LENGTH
 from .tokens import ACCESS_AUDIENCE, InvalidToken, TokenSigner
 
 # FastAPI Users' cookie name, so existing clients and proxies keep working.

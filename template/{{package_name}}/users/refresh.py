@@ -42,7 +42,8 @@ import sqlalchemy as sa
 
 from ..db import Database, table_values
 from .schemas import UserDB
-from .sessions import _aware, user_sessions
+from .sessions import _aware
+from .table import user_sessions
 
 # How long after a rotation the token replaced last is refused without ending the session.
 REUSE_GRACE = dt.timedelta(seconds=10)
