@@ -21,7 +21,9 @@ BASELINE = max(versions.RELEASES, key=versions.parse)
 
 # Path in the project ("{package}" for the package folder) → why it differs from BASELINE.
 INTENDED: dict[str, str] = {
-    "{package}/db.py": "the sqlalchemy layer's docstring says plainly what autocommit saves",
+    "{package}/db.py": "as_utc, public here for the modules that read stored times (was "
+    "sessions._aware, imported by refresh.py); the sqlalchemy layer's docstring says plainly "
+    "what autocommit saves",
     # Issue 10, item 5: the generated app reads as careful hand-written code.
     "README.md": "a protected route with the CurrentUser alias; where dependencies.py, "
     "exceptions.py, error_codes.py and the session table are",
@@ -38,20 +40,22 @@ INTENDED: dict[str, str] = {
     "{package}/users/error_codes.py": "users/errors.py renamed for what it holds",
     "{package}/users/errors.py": "renamed error_codes.py",
     "{package}/users/exceptions.py": "the docstring says how it relates to error_codes.py",
-    "{package}/users/refresh.py": "imports user_sessions from table.py",
+    "{package}/users/refresh.py": "imports user_sessions from table.py, as_utc from db.py",
     "{package}/users/routers/auth.py": "dependency aliases; imports error_codes",
     "{package}/users/routers/refresh.py": "dependency aliases",
     "{package}/users/routers/register.py": "dependency aliases; imports error_codes",
     "{package}/users/routers/reset.py": "dependency aliases; imports error_codes",
     "{package}/users/routers/responses.py": "429's description fits per-address limits too; "
     "imports error_codes",
-    "{package}/users/routers/sessions.py": "dependency aliases",
+    "{package}/users/routers/sessions.py": "dependency aliases; the Session model moved to "
+    "sessions.py, which returns it (no copy of its fields in a dataclass)",
     "{package}/users/routers/users.py": "dependency aliases; GET /users/me takes CurrentUser "
     "(no ~25 µs shortcut); imports error_codes",
     "{package}/users/routers/verify.py": "dependency aliases; imports error_codes",
     "{package}/users/schemas.py": "one refuse_null, in the Omittable alias, instead of two "
     "validators with the same body",
-    "{package}/users/sessions.py": "the session table moved to table.py",
+    "{package}/users/sessions.py": "the session table moved to table.py; Session, the model "
+    "the routes return, instead of a dataclass with the same fields; as_utc from db.py",
     "{package}/users/table.py": "the session table, moved here from sessions.py beside the "
     "user table (the same schema)",
 }

@@ -40,9 +40,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ..db import Database, table_values
+from ..db import Database, as_utc, table_values
 from .schemas import UserDB
-from .sessions import _aware
 from .table import user_sessions
 
 # How long after a rotation the token replaced last is refused without ending the session.
@@ -141,12 +140,12 @@ class RefreshTokenStore:
             user = await self._active_user(session["user_id"], session["password_version"])
             if user is None:
                 return None
-            return Renewed(user, session_id, successor, _aware(session["expires_at"]))
+            return Renewed(user, session_id, successor, as_utc(session["expires_at"]))
         if session["refresh_token_hash"] is None:  # opened without refresh tokens
             return None
         # The hash of the replaced token and the time of its replacement are written together.
         just_replaced = session["previous_refresh_token_hash"] == presented
-        if not (just_replaced and _aware(session["refreshed_at"]) > now - REUSE_GRACE):
+        if not (just_replaced and as_utc(session["refreshed_at"]) > now - REUSE_GRACE):
             await self.database.execute(
                 user_sessions.delete().where(user_sessions.c.id == session_id)
             )

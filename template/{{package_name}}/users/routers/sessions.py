@@ -1,59 +1,16 @@
 """Sessions a user can see and end: GET and DELETE /users/me/sessions, and the same for any user
 under /users/{id}/sessions for superusers."""
 
-import datetime as dt
 import uuid
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
-from pydantic import BaseModel
 
 from ...strict_json import StrictJSONRoute
 from ..dependencies import CurrentSession, UserFromPath, UserServicesDep, current_superuser
-from ..sessions import SessionInfo
+from ..sessions import Session
 from .responses import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, OpenAPIResponses
 
 router = APIRouter(route_class=StrictJSONRoute)
-
-
-class Session(BaseModel):
-    """A logged-in client: when it logged in and was last seen, and what it said it was."""
-
-    id: uuid.UUID
-    created_at: dt.datetime
-    last_used_at: dt.datetime
-    expires_at: dt.datetime
-    user_agent: str | None
-    ip_address: str | None
-    # The session of the request that asks (only in the caller's own list).
-    current: bool = False
-
-    model_config = {
-        "json_schema_extra": {
-            "examples": [
-                {
-                    "id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
-                    "created_at": "2026-12-01T09:00:00Z",
-                    "last_used_at": "2026-12-01T17:42:00Z",
-                    "expires_at": "2026-12-01T10:00:00Z",
-                    "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
-                    "ip_address": "203.0.113.7",
-                    "current": True,
-                }
-            ]
-        }
-    }
-
-
-def shown(session: SessionInfo, current: uuid.UUID | None = None) -> Session:
-    return Session(
-        id=session.id,
-        created_at=session.created_at,
-        last_used_at=session.last_used_at,
-        expires_at=session.expires_at,
-        user_agent=session.user_agent,
-        ip_address=session.ip_address,
-        current=session.id == current,
-    )
 
 
 ENDED: OpenAPIResponses = {
@@ -74,7 +31,8 @@ async def my_sessions(
     services: UserServicesDep,
 ) -> list[Session]:
     sessions = await services.access_tokens.sessions.active(authenticated.user.id)
-    return [shown(session, authenticated.session_id) for session in sessions]
+    current = authenticated.session_id
+    return [session.model_copy(update={"current": session.id == current}) for session in sessions]
 
 
 @router.delete(
@@ -126,7 +84,7 @@ async def user_sessions(
     user: UserFromPath,
     services: UserServicesDep,
 ) -> list[Session]:
-    return [shown(session) for session in await services.access_tokens.sessions.active(user.id)]
+    return await services.access_tokens.sessions.active(user.id)
 
 
 @router.delete(
