@@ -20,6 +20,7 @@ from typing import Annotated
 import sqlalchemy as sa
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
+from ..db import as_utc
 from .addresses import canonical_email
 from .schemas import User
 
@@ -80,16 +81,11 @@ class Cursor:
             raise ValueError("not a cursor of this list") from None
 
 
-def assume_utc(value: dt.datetime) -> dt.datetime:
-    """Read a time without a zone as UTC: the database stores times so (see db.UTCDateTime)."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
-
-
 class ListedUser(User):
     """A user in the admin list. `User` itself stays exactly FastAPI Users' shape: the routes
     the two share answer the same keys."""
 
-    created_at: Annotated[dt.datetime, AfterValidator(assume_utc)]
+    created_at: Annotated[dt.datetime, AfterValidator(as_utc)]
 
 
 class UserPage(BaseModel):
