@@ -5,30 +5,16 @@ Routes take them through the aliases defined next to each, as the FastAPI docs d
 """
 
 import uuid
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyCookie, OAuth2PasswordBearer
 
-from .auth import HOST_COOKIE_NAME, AccessTokens, Authenticated
+from .auth import HOST_COOKIE_NAME, Authenticated
 from .exceptions import UserNotExists
 from .manager import UserManager
-from .ratelimits import RateLimits
 from .schemas import UserDB
-
-
-@dataclass(frozen=True)
-class UserServices:
-    """What the user routes need, built once by `create_app` and kept on ``app.state``."""
-
-    manager: UserManager
-    access_tokens: AccessTokens
-    rate_limits: RateLimits
-    # The login cookie's name, which depends on COOKIE_SECURE (see `auth.cookie_name`).
-    cookie_name: str = HOST_COOKIE_NAME
-    # REQUIRE_VERIFICATION: only users who verified their email may use their token.
-    requires_verification: bool = False
+from .services import UserServices
 
 
 # These are `async def` although they do not await: FastAPI runs a plain `def` dependency in a

@@ -1,4 +1,7 @@
-"""Builds the user services from the settings, once, for the app and the command line."""
+"""The user services: what the user routes need, built from the settings once, for the app and
+the command line."""
+
+from dataclasses import dataclass
 
 from limits import parse_many
 
@@ -6,8 +9,7 @@ from ..db import Database
 from ..mail import ConsoleSender, EmailSender, FileSender, Outbox, SmtpSender
 from ..settings import Settings
 from .adapter import SQLAlchemyUserDatabase
-from .auth import AccessTokens, cookie_name
-from .dependencies import UserServices
+from .auth import HOST_COOKIE_NAME, AccessTokens, cookie_name
 from .manager import UserManager
 from .passwords import PasswordHasher
 from .ratelimits import Limit, RateLimits, create_storage
@@ -16,6 +18,19 @@ from .schemas import UserDB
 from .sessions import SessionStore
 from .table import users
 from .tokens import TokenSigner
+
+
+@dataclass(frozen=True)
+class UserServices:
+    """What the user routes need, built once by `build_user_services` and kept on ``app.state``."""
+
+    manager: UserManager
+    access_tokens: AccessTokens
+    rate_limits: RateLimits
+    # The login cookie's name, which depends on COOKIE_SECURE (see `auth.cookie_name`).
+    cookie_name: str = HOST_COOKIE_NAME
+    # REQUIRE_VERIFICATION: only users who verified their email may use their token.
+    requires_verification: bool = False
 
 
 def build_sender(settings: Settings) -> EmailSender:

@@ -15,7 +15,8 @@ from ..auth import (
     IssuedTokens,
     Transport,
 )
-from ..dependencies import UserServices, UserServicesDep
+from ..dependencies import UserServicesDep
+from ..services import UserServices
 from .responses import TOO_MANY_REQUESTS, OpenAPIResponses
 
 REFUSED: OpenAPIResponses = {
