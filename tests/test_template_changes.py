@@ -36,13 +36,16 @@ INTENDED: dict[str, str] = {
     "{package}/users/adapter.py": "imports user_sessions from table.py",
     "{package}/users/auth.py": "imports USER_AGENT_MAX_LENGTH from table.py",
     "{package}/users/dependencies.py": "dependency aliases (CurrentUser, UserServicesDep…); "
-    "current_session takes the services as a dependency (no ~25 µs shortcut)",
+    "current_session takes the services as a dependency (no ~25 µs shortcut); UserServices "
+    "moved to services.py",
     "{package}/users/error_codes.py": "users/errors.py renamed for what it holds",
     "{package}/users/errors.py": "renamed error_codes.py",
     "{package}/users/exceptions.py": "the docstring says how it relates to error_codes.py",
     "{package}/users/refresh.py": "imports user_sessions from table.py, as_utc from db.py",
+    "{package}/users/listing.py": "reads created_at through db.as_utc instead of a copy",
+    "{package}/users/services.py": "UserServices, moved here from dependencies.py",
     "{package}/users/routers/auth.py": "dependency aliases; imports error_codes",
-    "{package}/users/routers/refresh.py": "dependency aliases",
+    "{package}/users/routers/refresh.py": "dependency aliases; UserServices from services.py",
     "{package}/users/routers/register.py": "dependency aliases; imports error_codes",
     "{package}/users/routers/reset.py": "dependency aliases; imports error_codes",
     "{package}/users/routers/responses.py": "429's description fits per-address limits too; "
