@@ -12,7 +12,15 @@ import pytest
 from usergen import versions
 from usergen.errors import UsergenError
 from usergen.fields import FieldOptions, parse_field
-from usergen.render import CREATE_ONLY, Renderer, changed_answers, load_config, render
+from usergen.render import (
+    CREATE_ONLY,
+    Renderer,
+    _plain_copy,
+    changed_answers,
+    load_config,
+    render,
+    template_root,
+)
 
 
 def every_type() -> list[dict[str, Any]]:
@@ -68,6 +76,36 @@ def test_renderer_matches_copier_byte_for_byte(answers: dict[str, Any]) -> None:
     assert sorted(ours) == sorted(by_copier)
     assert [rel for rel in ours if ours[rel] != by_copier[rel]] == []
     assert our_modes == copier_modes
+
+
+def copier_alone(answers: dict[str, Any], tmp_path: Path) -> dict[str, bytes]:
+    """What `copier copy` of the template makes of ``answers``, without usergen's help (the
+    code of the fields, ruff)."""
+    import copier
+
+    source = _plain_copy(template_root(), tmp_path / "template")
+    out = tmp_path / "out"
+    copier.run_copy(str(source), str(out), data=answers, defaults=True, quiet=True)
+    return {
+        path.relative_to(out).as_posix(): path.read_bytes()
+        for path in sorted(out.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_copier_alone_renders_a_project_without_fields(tmp_path: Path) -> None:
+    answers = {**ANSWER_SETS["defaults"], "secret_key": "fixed"}
+
+    ours, _ = Renderer().render(answers, "out")
+
+    assert copier_alone(answers, tmp_path) == ours
+
+
+def test_copier_alone_refuses_fields_with_a_clear_message(tmp_path: Path) -> None:
+    answers = {**ANSWER_SETS["defaults"], "fields": every_type()[:1]}
+
+    with pytest.raises(Exception, match="only usergen computes: render it with usergen"):
+        copier_alone(answers, tmp_path)
 
 
 def test_only_files_that_can_change_are_rendered_for_a_change() -> None:

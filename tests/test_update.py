@@ -471,8 +471,9 @@ def git(*args: str, cwd: Path) -> None:
 
 def test_copier_update_works_on_a_project_copied_from_a_git_clone(tmp_path: Path) -> None:
     """Copier's own path: `copier copy` of a tagged git template records `_src_path` and
-    `_commit`, and `copier update` then brings the next tagged version, keeping the fields that
-    usergen add-field recorded and the user's edits."""
+    `_commit`, and `copier update` then brings the next tagged version, keeping the user's
+    edits; a project with fields needs usergen (Copier alone cannot compute their code) and
+    Copier says so, changing nothing."""
     import copier
 
     template = tmp_path / "usergen"
@@ -494,25 +495,32 @@ def test_copier_update_works_on_a_project_copied_from_a_git_clone(tmp_path: Path
     git("commit", "-qam", "next version", cwd=template)
     git("tag", "99.0.0", cwd=template)
 
-    project = tmp_path / "shop"
-    copier.run_copy(str(template), str(project), vcs_ref=CURRENT, defaults=True, quiet=True)
-    recorded = answers(project)
-    assert (recorded["_src_path"], recorded["_commit"]) == (str(template), CURRENT)
-    git("init", "-q", cwd=project)
-    usergen("add-field", "nickname", "str", "--unique", cwd=project)
-    main = project / "shop" / "main.py"
-    main.write_text(main.read_text() + "# mine\n")
-    git("add", "-A", cwd=project)
-    git("commit", "-qm", "generated", cwd=project)
+    projects = {}
+    for name in ("shop", "fielded"):
+        project = tmp_path / name
+        copier.run_copy(str(template), str(project), vcs_ref=CURRENT, defaults=True, quiet=True)
+        recorded = answers(project)
+        assert (recorded["_src_path"], recorded["_commit"]) == (str(template), CURRENT)
+        git("init", "-q", cwd=project)
+        if name == "fielded":
+            usergen("add-field", "nickname", "str", "--unique", cwd=project)
+        main = project / name / "main.py"
+        main.write_text(main.read_text() + "# mine\n")
+        git("add", "-A", cwd=project)
+        git("commit", "-qm", "generated", cwd=project)
+        projects[name] = project
 
-    copier.run_update(str(project), defaults=True, quiet=True, overwrite=True)
+    copier.run_update(str(projects["shop"]), defaults=True, quiet=True, overwrite=True)
 
-    recorded = answers(project)
+    recorded = answers(projects["shop"])
     assert (recorded["_commit"], recorded["template_version"]) == ("99.0.0", "99.0.0")
-    assert [spec["name"] for spec in recorded["fields"]] == ["nickname"]  # type: ignore[attr-defined]
-    assert "nickname" in (project / "shop" / "users" / "table.py").read_text()
-    assert "A line of the next version." in (project / "README.md").read_text()
-    assert main.read_text().endswith("# mine\n")
+    assert "A line of the next version." in (projects["shop"] / "README.md").read_text()
+    assert (projects["shop"] / "shop" / "main.py").read_text().endswith("# mine\n")
+
+    with pytest.raises(Exception, match="only usergen computes: render it with usergen"):
+        copier.run_update(str(projects["fielded"]), defaults=True, quiet=True, overwrite=True)
+    assert answers(projects["fielded"])["_commit"] == CURRENT
+    assert "nickname" in (projects["fielded"] / "fielded" / "users" / "table.py").read_text()
 
 
 def test_sessions_survive_the_upgrade_without_a_refresh_token(old_app: Path) -> None:

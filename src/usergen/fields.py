@@ -1,42 +1,35 @@
 """User field specs: what `usergen add-field NAME TYPE [options]` means, checked and written down.
 
-A spec is the plain mapping recorded in the project's answers file (the `fields` answer) and
-read by the template macros in includes/fields.jinja, e.g.::
+A spec is the plain mapping recorded in the project's answers file (the `fields` answer), from
+which field_code.py computes the code the templates interpolate, e.g.::
 
     {"name": "nickname", "type": "str", "max_length": 50, "required": False,
      "unique": True, "index": False, "read_only": False}
 
 Everything is checked here, before anything is rendered, so the templates can trust a spec:
-defaults are parsed for their type and written in one canonical form (decimal "12.50", date
-"2024-05-17", datetime in UTC with its offset, hyphenated uuid, JSON object).
+defaults are parsed for their type (by the type table, field_types.py) and written in one
+canonical form (decimal "12.50", date "2024-05-17", datetime in UTC with its offset,
+hyphenated uuid, JSON object).
 """
 
-import datetime as dt
-import decimal
-import json
 import keyword
-import math
 import re
-import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from usergen.errors import UsageError, UsergenError
-
-TYPES = (
-    "str",
-    "text",
-    "int",
-    "float",
-    "decimal",
-    "bool",
-    "date",
-    "datetime",
-    "uuid",
-    "json",
-    "choices",
+from usergen.field_types import (
+    DECIMAL_DEFAULTS,
+    DECIMAL_MAX_PRECISION,
+    MAX_CHOICE_LENGTH,
+    STR_DEFAULT_MAX_LENGTH,
+    STR_MAX_INDEXED_LENGTH,
+    STR_MAX_LENGTH,
 )
+from usergen.field_types import TYPES as TABLE
+
+TYPES = tuple(TABLE)
 
 # Columns and model attributes every generated user has (password is UserCreate's).
 BUILTIN_NAMES = frozenset(
@@ -70,25 +63,6 @@ _NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 # Long enough for any sensible name, short enough for index names (ix_user_<name>, at most 63
 # characters in PostgreSQL) and for the generated lines to stay within 100 characters.
 MAX_NAME_LENGTH = 40
-
-STR_DEFAULT_MAX_LENGTH = 255
-# MySQL counts 4 bytes per character (utf8mb4) against a 65,535-byte row; longer text: `text`.
-STR_MAX_LENGTH = 2000
-# MySQL indexes at most 3,072 bytes of a column: 768 utf8mb4 characters.
-STR_MAX_INDEXED_LENGTH = 768
-DECIMAL_DEFAULTS = (12, 2)
-DECIMAL_MAX_PRECISION = 38
-INT_RANGE = (-(2**31), 2**31 - 1)  # a 32-bit INTEGER in every database
-MAX_CHOICE_LENGTH = 64
-# MySQL cannot index TEXT/JSON columns without a prefix length.
-NOT_INDEXABLE = frozenset({"text", "json"})
-# Types with so few values that a unique column would hold at most a handful of users.
-FEW_VALUES = frozenset({"bool", "choices"})
-# Types a unique field must have to be required: the generated tests derive a distinct value
-# of them for every user they register.
-UNIQUE_REQUIRED_TYPES = ("str", "int", "uuid")
-# Columns an existing row's value of a new required field may be copied from, by field type.
-BACKFILL_SOURCES = {"email": frozenset({"str", "text"})}
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -152,11 +126,12 @@ def parse_field(
         raise UsageError(f"unknown field type {type_!r}: use one of {', '.join(TYPES)}")
     _check_options_apply(type_, options)
     spec: dict[str, Any] = {"name": name, "type": type_}
-    if type_ == "str":
+    takes = TABLE[type_].options
+    if "max_length" in takes:
         spec["max_length"] = _max_length(options.max_length)
-    elif type_ == "decimal":
+    if "precision" in takes:
         spec["precision"], spec["scale"] = _precision_scale(options.precision, options.scale)
-    elif type_ == "choices":
+    if "choices" in takes:
         spec["choices"] = _choices(options.choices)
     spec.update(
         required=options.required,
@@ -173,13 +148,14 @@ def parse_field(
 
 
 def _check_options_apply(type_: str, options: FieldOptions) -> None:
-    for option, value, types in (
-        ("--max-length", options.max_length, {"str"}),
-        ("--precision", options.precision, {"decimal"}),
-        ("--scale", options.scale, {"decimal"}),
-        ("--choices", options.choices, {"choices"}),
+    for option, value, key in (
+        ("--max-length", options.max_length, "max_length"),
+        ("--precision", options.precision, "precision"),
+        ("--scale", options.scale, "scale"),
+        ("--choices", options.choices, "choices"),
     ):
-        if value is not None and type_ not in types:
+        if value is not None and key not in TABLE[type_].options:
+            types = [name for name, entry in TABLE.items() if key in entry.options]
             raise UsageError(f"{option} applies to {' and '.join(sorted(types))} fields only")
     if type_ == "choices" and options.choices is None:
         raise UsageError("a choices field needs its values: --choices free,pro,team")
@@ -225,88 +201,9 @@ def parse_default(spec: Mapping[str, Any], text: str) -> Any:
     """Parse a --default for the field ``spec`` and return it in canonical form."""
     type_ = spec["type"]
     try:
-        value = _parse_default(spec, text)
+        value = TABLE[type_].parse(spec, text)
     except (ValueError, ArithmeticError) as error:
         raise UsageError(f"--default {text!r} is not a valid {type_} value: {error}") from None
-    return value
-
-
-def _parse_default(spec: Mapping[str, Any], text: str) -> Any:
-    type_ = spec["type"]
-    if type_ in ("str", "text", "choices") and _CONTROL.search(text):
-        raise ValueError("control characters are not allowed")
-    if type_ == "str":
-        if len(text) > spec["max_length"]:
-            raise ValueError(f"longer than --max-length {spec['max_length']}")
-        return text
-    if type_ == "text":
-        return text
-    if type_ == "choices":
-        if text not in spec["choices"]:
-            raise ValueError(f"not one of {', '.join(spec['choices'])}")
-        return text
-    if type_ == "int":
-        number = int(text.strip())
-        if not INT_RANGE[0] <= number <= INT_RANGE[1]:
-            raise ValueError("out of the 32-bit integer range")
-        return number
-    if type_ == "float":
-        real = float(text)
-        if not math.isfinite(real):
-            raise ValueError("must be a finite number")
-        return real
-    if type_ == "decimal":
-        return _decimal(text.strip(), spec["precision"], spec["scale"])
-    if type_ == "bool":
-        words = {"true": True, "yes": True, "on": True, "1": True}
-        words.update({"false": False, "no": False, "off": False, "0": False})
-        if text.strip().lower() not in words:
-            raise ValueError("use true or false")
-        return words[text.strip().lower()]
-    if type_ == "date":
-        return dt.date.fromisoformat(text.strip()).isoformat()
-    if type_ == "datetime":
-        moment = dt.datetime.fromisoformat(text.strip())
-        if moment.tzinfo is None:
-            raise ValueError("give a time zone, e.g. 2024-05-17T10:30:00Z or +02:00")
-        return moment.astimezone(dt.UTC).isoformat()
-    if type_ == "uuid":
-        return str(uuid.UUID(text.strip()))
-    if type_ == "json":
-        try:
-            loaded = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ValueError(str(error)) from None
-        if not isinstance(loaded, dict):
-            raise ValueError('a json field holds an object, e.g. {"theme": "dark"}')
-        return _plain_json(loaded)
-    raise ValueError(f"unknown type {type_}")
-
-
-def _decimal(text: str, precision: int, scale: int) -> str:
-    try:
-        number = decimal.Decimal(text)
-    except decimal.InvalidOperation:
-        raise ValueError("not a number") from None
-    if not number.is_finite():
-        raise ValueError("must be a finite number")
-    quantum = decimal.Decimal(1).scaleb(-scale)
-    if number != number.quantize(quantum, rounding=decimal.ROUND_DOWN):
-        raise ValueError(f"more than {scale} digits after the point (--scale)")
-    canonical = number.quantize(quantum)
-    if len(canonical.as_tuple().digits) > precision and canonical != 0:
-        raise ValueError(f"more than {precision} digits (--precision)")
-    return f"{canonical:f}"
-
-
-def _plain_json(value: Any) -> Any:
-    """Refuse JSON values the answers file and the databases cannot hold the same way."""
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("NaN and Infinity are not JSON")
-    if isinstance(value, dict):  # sorted, as the answers file writes it back
-        return {str(key): _plain_json(value[key]) for key in sorted(value)}
-    if isinstance(value, list):
-        return [_plain_json(item) for item in value]
     return value
 
 
@@ -323,34 +220,33 @@ def _check_combination(spec: Mapping[str, Any]) -> None:
         raise UsageError(
             "a unique field cannot have a --default: every user would get the same value"
         )
-    if (spec["unique"] or spec["index"]) and type_ in NOT_INDEXABLE:
+    if (spec["unique"] or spec["index"]) and not TABLE[type_].indexable:
         raise UsageError(
             f"a {type_} field cannot be --unique or --index: MySQL/MariaDB cannot index it "
             "(use str with --max-length instead)"
         )
-    if (
-        (spec["unique"] or spec["index"])
-        and type_ == "str"
-        and spec["max_length"] > STR_MAX_INDEXED_LENGTH
-    ):
+    length = TABLE[type_].max_length(spec)
+    if (spec["unique"] or spec["index"]) and length is not None and length > STR_MAX_INDEXED_LENGTH:
         raise UsageError(
-            f"a --unique or --index str field can be at most {STR_MAX_INDEXED_LENGTH} characters "
-            "long (MySQL/MariaDB's index limit)"
+            f"a --unique or --index {type_} field can be at most {STR_MAX_INDEXED_LENGTH} "
+            "characters long (MySQL/MariaDB's index limit)"
         )
 
 
 def _check_sense(spec: Mapping[str, Any]) -> None:
     """Refuse combinations that render, but make no sense for a new field."""
     type_ = spec["type"]
-    if spec["unique"] and type_ in FEW_VALUES:
+    if spec["unique"] and TABLE[type_].few_values:
         raise UsageError(
             f"a {type_} field cannot be --unique: it has so few values that only a handful of "
             "users could ever have one; drop --unique (or use --index to look users up by it)"
         )
-    if spec["unique"] and spec["required"] and type_ not in UNIQUE_REQUIRED_TYPES:
+    if spec["unique"] and spec["required"] and TABLE[type_].distinct is None:
+        # The generated tests derive a distinct value of the type for every user they register.
+        kinds = [name for name, entry in TABLE.items() if entry.distinct is not None]
         raise UsageError(
             f"a {type_} field cannot be both --unique and --required; a required unique "
-            f"field can be {', '.join(UNIQUE_REQUIRED_TYPES)}"
+            f"field can be {', '.join(kinds)}"
         )
     if spec["unique"] and spec["index"]:
         raise UsageError("--unique already indexes the column; drop --index")
@@ -365,13 +261,16 @@ def check_backfill(spec: Mapping[str, Any], source: str | None) -> str | None:
             "--backfill-from fills the users that already exist with a required field that has "
             "no --default; without one of those it has nothing to do"
         )
-    if source not in BACKFILL_SOURCES:
+    sources = {column for entry in TABLE.values() for column in entry.backfill_from}
+    if source not in sources:
         raise UsageError(
             f"--backfill-from {source!r}: existing users can be filled from "
-            f"{', '.join(sorted(BACKFILL_SOURCES))}"
+            f"{', '.join(sorted(sources))}"
         )
-    if spec["type"] not in BACKFILL_SOURCES[source]:
-        kinds = " and ".join(sorted(BACKFILL_SOURCES[source]))
+    if source not in TABLE[spec["type"]].backfill_from:
+        kinds = " and ".join(
+            sorted(name for name, entry in TABLE.items() if source in entry.backfill_from)
+        )
         raise UsageError(f"--backfill-from {source} fills {kinds} fields only")
     return source
 
@@ -412,10 +311,6 @@ def _default_text(spec: Mapping[str, Any]) -> str | None:
     if "default" not in spec:
         return None
     value = spec["default"]
-    if spec.get("type") == "json":
-        return json.dumps(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | str):
-        return str(value) if not isinstance(value, float) else repr(value)
+    if spec.get("type") == "json" or isinstance(value, bool | int | float | str):
+        return TABLE[spec["type"]].default_text(value)
     raise UsageError(f"unexpected default {value!r}")

@@ -107,7 +107,7 @@ def format_python(
                     (base / rel).write_bytes(content)
                 if is_python(rel):
                     targets.append(str(base / rel))
-        options = ["--no-cache", "--quiet"]
+        options = ["--no-cache"]
         if settings.config is not None:
             options += ["--config", str(settings.config)]
         elif not settings.rendered:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from usergen.errors import UsergenError
+from usergen.field_code import enrich
 from usergen.formatting import project_settings
 
 if TYPE_CHECKING:
@@ -121,7 +122,10 @@ def field_migration(
     today: dt.date | None = None,
 ) -> NewMigration:
     """The revision file ``NNNN_<slug>.py`` rendered from ``template`` of ``renderer``'s
-    template folder, after the current head, formatted with the project's ruff settings."""
+    template folder, after the current head, formatted with the project's ruff settings.
+
+    ``context["field"]`` is a field's spec; the template gets it with its code (field_code.py).
+    """
     revisions = read_revisions(project)
     down_revision = head(revisions)
     revision = next_revision_id(revisions)
@@ -132,6 +136,7 @@ def field_migration(
         template,
         {
             **context,
+            "field": enrich(context["field"]),
             "revision": revision,
             "down_revision": down_revision,
             "create_date": (today or dt.date.today()).isoformat(),

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from usergen.errors import UsergenError
+from usergen.field_code import FIELD_CODE, field_code
 from usergen.formatting import TEMPLATE_CONFIG, TEMPLATE_SETTINGS, RuffSettings, format_python
 
 if TYPE_CHECKING:
@@ -71,6 +72,9 @@ def render(
     """
     import copier  # slow to import: only when rendering
 
+    # The code of the fields, computed for the templates (never recorded as an answer).
+    computed = {FIELD_CODE: field_code(answers.get("fields") or [])}
+
     with tempfile.TemporaryDirectory(prefix="usergen-") as tmp:
         root = template_root()
         if (root / ".git").exists():
@@ -80,7 +84,7 @@ def render(
             copier.run_copy(
                 str(root),
                 str(out),
-                data=answers,
+                data={**answers, **computed},
                 defaults=not interactive,
                 quiet=True,
                 unsafe=False,
@@ -278,6 +282,8 @@ class Renderer:
             _copier_python=sys.executable,
             _copier_phase="render",
         )
+        # The code of the fields, computed for the templates; not an answer, so not recorded.
+        context[FIELD_CODE] = field_code(context.get("fields") or [])
         return context
 
     def render(
@@ -378,6 +384,8 @@ class Renderer:
 
     def _mentions(self, changed: Collection[str]) -> "re.Pattern[str]":
         names = {*changed, "_copier_answers"}
+        if "fields" in names:
+            names.add(FIELD_CODE)
         # A computed answer changes with the answers its default mentions.
         grown = True
         while grown:
