@@ -28,10 +28,6 @@ INTENDED: dict[str, str] = {
     "README.md": "a protected route with the CurrentUser alias; where dependencies.py, "
     "exceptions.py, error_codes.py and the session table are",
     "migrations/env.py": "the session table is registered with the user table (users/table.py)",
-    "tests/test_refresh.py": "imports user_sessions from users/table.py, where it moved",
-    "tests/test_sessions.py": "imports user_sessions from users/table.py, where it moved",
-    "tests/test_resilience.py": "registers with user_data(), so an app with a required field "
-    "answers 503 (not 422) while the database is down",
     "{package}/main.py": "no gc.freeze(): its gain was within the benchmark's noise",
     "{package}/users/adapter.py": "imports user_sessions from table.py",
     "{package}/users/auth.py": "imports USER_AGENT_MAX_LENGTH from table.py",
@@ -61,6 +57,32 @@ INTENDED: dict[str, str] = {
     "the routes return, instead of a dataclass with the same fields; as_utc from db.py",
     "{package}/users/table.py": "the session table, moved here from sessions.py beside the "
     "user table (the same schema)",
+    # Issue 10: the generated app's tests share their arrange steps instead of copying them.
+    "tests/conftest.py": "https_client and serve, which start the apps of the tests; the storage "
+    "fixture of the rate limit tests",
+    "tests/helpers.py": "register_and_log_in and cookie_login",
+    "tests/mail.py": "request_reset and request_verify_token: the token of the mail a request "
+    "sends",
+    "tests/test_app.py": "starts the app with conftest.serve",
+    "tests/test_current_password.py": "a client fixture requiring the current password and a "
+    "headers fixture for its logged-in user",
+    "tests/test_deleted_users.py": "delete_first is a fixture; tokens from mail.request_*",
+    "tests/test_emails.py": "register_and_log_in; tokens from mail.request_*",
+    "tests/test_login.py": "starts its apps with conftest.serve",
+    "tests/test_logout.py": "helpers.cookie_login",
+    "tests/test_password_races.py": "register_and_log_in; mail.request_reset",
+    "tests/test_ratelimits.py": "the storage fixture moved to conftest.py; conftest.serve",
+    "tests/test_refresh.py": "imports user_sessions from users/table.py, where it moved; the "
+    "storage fixture from conftest.py; helpers.cookie_login; assert_session_ended",
+    "tests/test_reset.py": "mail.request_reset (was a copy here); helpers.cookie_login",
+    "tests/test_resilience.py": "registers with user_data(), so an app with a required field "
+    "answers 503 (not 422) while the database is down; register_and_log_in",
+    "tests/test_sessions.py": "imports user_sessions from users/table.py, where it moved; "
+    "register_and_log_in",
+    "tests/test_sqlite.py": "an impatient_client fixture for the two write-lock tests",
+    "tests/test_user_list.py": "make_users",
+    "tests/test_verify.py": "mail.request_verify_token (was a copy here); helpers.cookie_login, "
+    "register_and_log_in",
 }
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import anyio
+import httpx
 
 
 async def wait_until(condition: Callable[[], bool], seconds: float = 5) -> None:
@@ -59,3 +60,21 @@ async def delivered(mailbox: Path, count: int) -> list[EmailMessage]:
     await wait_for_messages(mailbox, count)
     await anyio.sleep(0.2)
     return messages(mailbox)
+
+
+async def mailed_token(client: httpx.AsyncClient, mailbox: Path, path: str, email: str) -> str:
+    """Ask ``path`` to mail a token to ``email`` and return the token of the message it sends."""
+    count = len(messages(mailbox))
+    response = await client.post(path, json={"email": email})
+    assert response.status_code == 202, response.text
+    return token((await wait_for_messages(mailbox, count + 1))[-1])
+
+
+async def request_reset(client: httpx.AsyncClient, mailbox: Path, email: str) -> str:
+    """The token of the password reset link mailed to ``email``."""
+    return await mailed_token(client, mailbox, "/auth/forgot-password", email)
+
+
+async def request_verify_token(client: httpx.AsyncClient, mailbox: Path, email: str) -> str:
+    """The token of the verification link mailed to ``email``."""
+    return await mailed_token(client, mailbox, "/auth/request-verify-token", email)

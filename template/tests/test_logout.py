@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from .conftest import StartApp
-from .helpers import PASSWORD, bearer, login, register
+from .helpers import PASSWORD, bearer, cookie_login, login, register
 
 pytestmark = pytest.mark.anyio
 
@@ -33,9 +33,7 @@ async def test_logout_without_token(client: httpx.AsyncClient) -> None:
 
 async def test_cookie_flags(client: httpx.AsyncClient) -> None:
     await register(client, "alice@example.com")
-    response = await client.post(
-        "/auth/cookie/login", data={"username": "alice@example.com", "password": PASSWORD}
-    )
+    response = await cookie_login(client, "alice@example.com")
 
     assert response.status_code == 204
     cookie = response.headers["set-cookie"]
@@ -97,9 +95,7 @@ async def test_bearer_login_from_another_site_works(client: httpx.AsyncClient) -
 
 async def test_cookie_authenticates_requests(client: httpx.AsyncClient) -> None:
     await register(client, "alice@example.com")
-    await client.post(
-        "/auth/cookie/login", data={"username": "alice@example.com", "password": PASSWORD}
-    )
+    await cookie_login(client, "alice@example.com")
 
     response = await client.get("/users/me")
 
@@ -109,9 +105,7 @@ async def test_cookie_authenticates_requests(client: httpx.AsyncClient) -> None:
 
 async def test_cookie_logout_clears_cookie_and_revokes_token(client: httpx.AsyncClient) -> None:
     await register(client, "alice@example.com")
-    login_response = await client.post(
-        "/auth/cookie/login", data={"username": "alice@example.com", "password": PASSWORD}
-    )
+    login_response = await cookie_login(client, "alice@example.com")
     token = login_response.cookies["__Host-fastapiusersauth"]
 
     response = await client.post("/auth/cookie/logout")
@@ -125,9 +119,7 @@ async def test_cookie_logout_clears_cookie_and_revokes_token(client: httpx.Async
 async def test_cookie_lifetime_follows_the_access_token_lifetime(start_app: StartApp) -> None:
     async with start_app(access_token_lifetime_seconds=900) as client:
         await register(client, "alice@example.com")
-        response = await client.post(
-            "/auth/cookie/login", data={"username": "alice@example.com", "password": PASSWORD}
-        )
+        response = await cookie_login(client, "alice@example.com")
 
     assert "max-age=900" in response.headers["set-cookie"].lower()
 
@@ -135,9 +127,7 @@ async def test_cookie_lifetime_follows_the_access_token_lifetime(start_app: Star
 async def test_cookie_not_secure_when_turned_off(start_app: StartApp) -> None:
     async with start_app(cookie_secure=False) as client:
         await register(client, "alice@example.com")
-        response = await client.post(
-            "/auth/cookie/login", data={"username": "alice@example.com", "password": PASSWORD}
-        )
+        response = await cookie_login(client, "alice@example.com")
         me = await client.get("/users/me")
 
     # Without Secure, no __Host- prefix either (browsers would drop the cookie).
@@ -150,9 +140,7 @@ async def test_cookie_not_secure_when_turned_off(start_app: StartApp) -> None:
 
 async def test_password_change_revokes_cookie_sessions(client: httpx.AsyncClient) -> None:
     await register(client, "alice@example.com")
-    await client.post(
-        "/auth/cookie/login", data={"username": "alice@example.com", "password": PASSWORD}
-    )
+    await cookie_login(client, "alice@example.com")
     other_browser = await login(client, "alice@example.com")
 
     response = await client.patch("/users/me", json={"password": "a brand new password"})

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from .helpers import PASSWORD, bearer, login, register
-from .mail import token, wait_for_messages
+from .helpers import PASSWORD, bearer, login, register_and_log_in
+from .mail import request_reset
 
 pytestmark = pytest.mark.anyio
 
@@ -28,8 +28,7 @@ async def change_by_patch(client: httpx.AsyncClient, mailbox: Path, access_token
 
 
 async def change_by_reset(client: httpx.AsyncClient, mailbox: Path, access_token: str) -> None:
-    await client.post("/auth/forgot-password", json={"email": "ada@example.com"})
-    reset_token = token((await wait_for_messages(mailbox))[-1])
+    reset_token = await request_reset(client, mailbox, "ada@example.com")
     response = await client.post(
         "/auth/reset-password", json={"token": reset_token, "password": NEW_PASSWORD}
     )
@@ -46,8 +45,7 @@ async def test_a_login_racing_a_password_change_gets_no_working_session(
     change: Change,
     path: str,
 ) -> None:
-    await register(client, "ada@example.com")
-    access_token = await login(client, "ada@example.com")
+    access_token = await register_and_log_in(client, "ada@example.com")
     manager = app.state.user_services.manager
     authenticate = manager.authenticate
 
@@ -75,8 +73,7 @@ async def test_a_rehash_racing_a_password_change_keeps_the_new_password(
 ) -> None:
     """A login that rehashes the old password (new hashing parameters) must not write that
     hash over a password set meanwhile."""
-    await register(client, "ada@example.com")
-    access_token = await login(client, "ada@example.com")
+    access_token = await register_and_log_in(client, "ada@example.com")
     passwords = app.state.user_services.manager.passwords
     verify_and_update = passwords.verify_and_update
 
