@@ -51,8 +51,6 @@ INTENDED: dict[str, str] = {
     "{package}/users/routers/users.py": "dependency aliases; GET /users/me takes CurrentUser "
     "(no ~25 µs shortcut); imports error_codes",
     "{package}/users/routers/verify.py": "dependency aliases; imports error_codes",
-    "{package}/users/schemas.py": "one refuse_null, in the Omittable alias, instead of two "
-    "validators with the same body",
     "{package}/users/sessions.py": "the session table moved to table.py; Session, the model "
     "the routes return, instead of a dataclass with the same fields; as_utc from db.py",
     "{package}/users/table.py": "the session table, moved here from sessions.py beside the "
