@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from usergen import __version__, questions
+from usergen import __version__, field_types, questions
 from usergen.errors import UsergenError
 
 if TYPE_CHECKING:
@@ -210,7 +210,7 @@ DryRunOption = Annotated[
 ]
 
 
-FIELD_TYPES = "str, text, int, float, decimal, bool, date, datetime, uuid, json, choices"
+FIELD_TYPES = ", ".join(field_types.TYPES)
 
 
 @app.command(
