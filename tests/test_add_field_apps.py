@@ -66,6 +66,7 @@ EVERY_OTHER_TYPE = [
         "--read-only",
     ],
     ["ratio", "decimal", "--precision", "3", "--scale", "3"],
+    ["contact_email", "email", "--required", "--unique", "--backfill-from", "email"],
     ["code", "str", "--max-length", "8", "--index", "--read-only"],
 ]
 

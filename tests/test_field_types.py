@@ -16,6 +16,7 @@ from usergen.field_code import (
     table_column,
 )
 from usergen.field_types import TYPES, Code, py_literal, py_str
+from usergen.errors import UsageError
 from usergen.fields import FieldOptions, parse_field
 
 # Options a spec of each type needs to exist, and a default to try it with.
@@ -32,6 +33,7 @@ DEFAULTS = {
     "uuid": "9B2C1F8E-3D5A-4C7B-8E1F-2A3B4C5D6E7F",
     "json": '{"theme": "dark", "n": [1, 2.5, null]}',
     "choices": "pro",
+    "email": " Ops@Example.com ",
 }
 # Names the generated modules define or import whatever the fields are.
 ALWAYS = {
@@ -149,3 +151,11 @@ def test_literals_are_quoted_as_ruff_quotes_them() -> None:
     assert py_str("it's") == '"it\'s"'
     assert py_str("a\\b") == '"a\\\\b"'
     assert py_literal({"b": [1, 2.5e20, None, True]}) == '{"b": [1, 2.5e20, None, True]}'
+
+
+@pytest.mark.parametrize(
+    "text", ["no-at-sign", "two words@example.com", "someone@localhost", "@example.com"]
+)
+def test_an_email_default_must_look_like_an_address(text: str) -> None:
+    with pytest.raises(UsageError, match="not an email address"):
+        spec("email", default=text)

@@ -258,6 +258,18 @@ def _choice_alias(spec: Spec) -> Code:
     return code(f"{_choice_type(spec).text} = Literal[{values}]", LITERAL)
 
 
+def _email(spec: Spec, text: str) -> str:
+    """A default address, checked for shape only: the app's EmailStr checks what clients send,
+    and usergen does not depend on email-validator to check a default the way it does."""
+    address = _plain_text(spec, text.strip())
+    local, at, domain = address.rpartition("@")
+    if not (local and at and "." in domain) or " " in address:
+        raise ValueError("not an email address, e.g. someone@example.com")
+    if len(address) > EMAIL_MAX_LENGTH:
+        raise ValueError(f"longer than {EMAIL_MAX_LENGTH} characters")
+    return address
+
+
 def _uuid_samples(spec: Spec) -> tuple[str, str]:
     return "9b2c1f8e-3d5a-4c7b-8e1f-2a3b4c5d6e7f", "0f1e2d3c-4b5a-4697-8877-665544332211"
 
@@ -420,6 +432,21 @@ TYPES: dict[str, FieldType] = {
             samples=lambda spec: (spec["choices"][0], spec["choices"][1]),
             invalid=lambda spec: py_str("-".join(spec["choices"]) + "-other"),
             few_values=True,
+        ),
+        FieldType(
+            "email",
+            options=(),
+            parse=_email,
+            python=lambda spec: code("str"),
+            column=lambda spec: code(f"sa.String({EMAIL_MAX_LENGTH})"),
+            # Checked like the built-in email on the way in; a plain str in `User`, as the
+            # built-in email is, so responses do not check it again.
+            model=lambda spec: code("EmailStr", "from pydantic import EmailStr"),
+            response=lambda spec: code("str"),
+            samples=lambda spec: ("alice@example.com", "bob@example.org"),
+            invalid=lambda spec: '"not an address"',
+            distinct=lambda spec: code('distinct_text(email)[:16] + "@example.com"'),
+            backfill_from=frozenset({"email"}),
         ),
     )
 }
