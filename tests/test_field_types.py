@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from usergen.errors import UsageError
 from usergen.field_code import (
     enrich,
     field_code,
@@ -16,7 +17,6 @@ from usergen.field_code import (
     table_column,
 )
 from usergen.field_types import TYPES, Code, py_literal, py_str
-from usergen.errors import UsageError
 from usergen.fields import FieldOptions, parse_field
 
 # Options a spec of each type needs to exist, and a default to try it with.
