@@ -33,11 +33,11 @@ class ConflictError(UsergenError):
 
 
 @dataclass
-class AddFieldResult:
-    """What add-field did (or, for a dry run, would do)."""
+class ChangeResult:
+    """What add-field, remove-field or rename-field did (or, for a dry run, would do)."""
 
     project: Project
-    spec: dict[str, Any]
+    spec: dict[str, Any]  # the field's spec, as recorded before the change (add-field: after)
     migration: str
     updated: list[str] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
@@ -90,25 +90,33 @@ def plan(
 
 @dataclass
 class FieldsChange:
-    """A change of the field list: the project, the new list, the revision, the command."""
+    """A change of the field list: the project, the field it changes (``spec``), the new list,
+    the command that changes it, and the revision that changes the column (its file name
+    ``NNNN_<slug>.py``, its template in includes/ and what that template reads)."""
 
     project: Project
+    spec: dict[str, Any]
     fields: list[dict[str, Any]]
-    migration: NewMigration
     label: str
+    slug: str
+    migration_template: str
+    migration_context: dict[str, Any]
 
 
-def apply_change(
-    change: FieldsChange, *, dry_run: bool, inline_conflicts: bool
-) -> tuple[Plan, list[str], list[str], str]:
-    """Merge ``change`` into the project's files, all or nothing: (plan, updated, created,
-    diff of a dry run). Raises ConflictError (nothing written) on a conflict with the user's
-    edits, unless ``inline_conflicts``: then those files get git's conflict markers."""
+def apply_change(change: FieldsChange, *, dry_run: bool, inline_conflicts: bool) -> ChangeResult:
+    """Merge ``change`` into the project's files, all or nothing, with its new revision.
+    Raises ConflictError (nothing written) on a conflict with the user's edits, unless
+    ``inline_conflicts``: then those files get git's conflict markers."""
     project = change.project
+    # The installed template writes the revision: its migration templates read the field
+    # specs of any version.
+    migration = field_migration(
+        project.root, change.slug, change.migration_template, change.migration_context, Renderer()
+    )
     # The project's own template version renders both sides, so the merge is exact whatever
     # version the project is at; `usergen update` is what moves it to another version.
     with versions.template_of(project.template_version) as root:
-        planned = plan(project, change.fields, change.migration, Renderer(root), change.label)
+        planned = plan(project, change.fields, migration, Renderer(root), change.label)
     changes, conflicts = planned.changes, planned.conflicts
     if conflicts and not inline_conflicts:
         raise ConflictError(
@@ -126,16 +134,12 @@ def apply_change(
     created: list[str] = []
     for rel in sorted(changes.writes):
         (updated if (project.root / rel).is_file() else created).append(rel)
+    result = ChangeResult(project, change.spec, planned.migration, updated, created, conflicts)
     if dry_run:
-        return planned, updated, created, unified_diff(project.root, changes)
-    files.apply(changes, planned.modes)
-    return planned, updated, created, ""
-
-
-def current_renderer() -> Renderer:
-    """The installed template: new revisions are written with its migration templates, which
-    read any version's field specs."""
-    return Renderer()
+        result.diff = unified_diff(project.root, changes)
+    else:
+        files.apply(changes, planned.modes)
+    return result
 
 
 def taken_names(project: Project) -> set[str]:
@@ -165,7 +169,7 @@ def add_field(
     backfill_from: str | None = None,
     dry_run: bool = False,
     inline_conflicts: bool = False,
-) -> AddFieldResult:
+) -> ChangeResult:
     """Add the field ``name`` of ``type_`` to the project at or above ``path``.
 
     Raises UsergenError (nothing written) for bad input, and ConflictError (nothing written)
@@ -178,28 +182,16 @@ def add_field(
     backfill = check_backfill(spec, backfill_from)
     if spec["required"] and "default" not in spec:
         check_version(project, "a required field without --default")
-    migration = field_migration(
-        project.root,
+    change = FieldsChange(
+        project,
+        spec,
+        [*project.fields, spec],
+        f"usergen add-field {name}",
         f"add_{name}_to_user",
         ADD_FIELD_MIGRATION,
         {"field": spec, "backfill_from": backfill},
-        current_renderer(),
     )
-    change = FieldsChange(
-        project, [*project.fields, spec], migration, f"usergen add-field {spec['name']}"
-    )
-    planned, updated, created, diff = apply_change(
-        change, dry_run=dry_run, inline_conflicts=inline_conflicts
-    )
-    return AddFieldResult(
-        project,
-        spec,
-        planned.migration,
-        updated=updated,
-        created=created,
-        conflicts=planned.conflicts,
-        diff=diff,
-    )
+    return apply_change(change, dry_run=dry_run, inline_conflicts=inline_conflicts)
 
 
 # The first template version whose tests and models handle a required field without a default

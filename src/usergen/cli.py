@@ -12,8 +12,7 @@ from usergen import __version__, field_types, questions
 from usergen.errors import UsergenError
 
 if TYPE_CHECKING:
-    from usergen.add_field import AddFieldResult, ConflictError
-    from usergen.lifecycle import ChangeResult
+    from usergen.add_field import ChangeResult, ConflictError
     from usergen.merge import Conflict
 
 app = typer.Typer(
@@ -390,7 +389,7 @@ def report_dry_run(diff: str, count: int) -> None:
     typer.echo(f"(dry run: nothing was changed; {count} file(s) would be)", err=True)
 
 
-def report_change(result: "AddFieldResult | ChangeResult", done: str, dry_run: bool) -> None:
+def report_change(result: "ChangeResult", done: str, dry_run: bool) -> None:
     """What a field command changed, and the migration to apply next."""
     if dry_run:
         report_dry_run(result.diff, len(result.updated) + len(result.created))

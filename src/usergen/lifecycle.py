@@ -4,34 +4,14 @@ They change the recorded field list the way add-field does (two renders, a 3-way
 user's files, all or nothing) and write the revision that changes the column.
 """
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from usergen.add_field import (
-    FieldsChange,
-    apply_change,
-    check_free,
-    current_renderer,
-    taken_names,
-)
+from usergen.add_field import ChangeResult, FieldsChange, apply_change, check_free, taken_names
 from usergen.errors import UsageError
 from usergen.fields import check_name
-from usergen.merge import Conflict
-from usergen.migrations import REMOVE_FIELD_MIGRATION, RENAME_FIELD_MIGRATION, field_migration
+from usergen.migrations import REMOVE_FIELD_MIGRATION, RENAME_FIELD_MIGRATION
 from usergen.project import Project, field_names_in_code, load
-
-
-@dataclass
-class ChangeResult:
-    """What remove-field or rename-field did (or, for a dry run, would do)."""
-
-    project: Project
-    migration: str
-    updated: list[str] = field(default_factory=list)
-    created: list[str] = field(default_factory=list)
-    conflicts: list[Conflict] = field(default_factory=list)  # written with markers
-    diff: str = ""
 
 
 def find(project: Project, name: str, command: str) -> dict[str, Any]:
@@ -65,20 +45,16 @@ def remove_field(
             f"removing {name} drops its column and every value in it once the migration runs; "
             "run again with --yes to go on (or --dry-run to see the change)"
         )
-    migration = field_migration(
-        project.root,
+    change = FieldsChange(
+        project,
+        spec,
+        [other for other in project.fields if other["name"] != name],
+        f"usergen remove-field {name}",
         f"remove_{name}_from_user",
         REMOVE_FIELD_MIGRATION,
         {"field": spec},
-        current_renderer(),
     )
-    change = FieldsChange(
-        project,
-        [other for other in project.fields if other["name"] != name],
-        migration,
-        f"usergen remove-field {name}",
-    )
-    return _run(change, dry_run, inline_conflicts)
+    return apply_change(change, dry_run=dry_run, inline_conflicts=inline_conflicts)
 
 
 def rename_field(
@@ -94,22 +70,14 @@ def rename_field(
     spec = find(project, old, "rename")
     check_name(new, taken_names(project))
     check_free(project, new)
-    migration = field_migration(
-        project.root,
+    fields = [{**other, "name": new} if other["name"] == old else other for other in project.fields]
+    change = FieldsChange(
+        project,
+        spec,
+        fields,
+        f"usergen rename-field {old} {new}",
         f"rename_{old}_to_{new}",
         RENAME_FIELD_MIGRATION,
         {"field": spec, "new_name": new},
-        current_renderer(),
     )
-    fields = [{**other, "name": new} if other["name"] == old else other for other in project.fields]
-    change = FieldsChange(project, fields, migration, f"usergen rename-field {old} {new}")
-    return _run(change, dry_run, inline_conflicts)
-
-
-def _run(change: FieldsChange, dry_run: bool, inline_conflicts: bool) -> ChangeResult:
-    planned, updated, created, diff = apply_change(
-        change, dry_run=dry_run, inline_conflicts=inline_conflicts
-    )
-    return ChangeResult(
-        change.project, planned.migration, updated, created, planned.conflicts, diff
-    )
+    return apply_change(change, dry_run=dry_run, inline_conflicts=inline_conflicts)
