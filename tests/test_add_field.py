@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .generated import new_project, tree_hashes, usergen
+from tests.helpers import new_project, tree_hashes, usergen
 
 
 @pytest.fixture(scope="module")

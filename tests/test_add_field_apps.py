@@ -2,7 +2,7 @@
 on SQLite, PostgreSQL and MariaDB, and the migrations carry 100,000 existing users.
 
 Slow (they run generated apps' test suites and bulk migrations); the database server tests
-also need PostgreSQL and MariaDB (see tests/generated.py for the URLs).
+also need PostgreSQL and MariaDB (see tests/helpers.py for the URLs).
 """
 
 import asyncio
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from .generated import (
+from tests.helpers import (
     SERVERS,
     check_code,
     new_project,
@@ -29,6 +29,7 @@ from .generated import (
     server_reachable,
     usergen,
 )
+
 from .user_edits import edit_like_a_user, missing_edits
 
 pytestmark = pytest.mark.slow

@@ -7,24 +7,29 @@ from tests.helpers import REPO, run
 
 def test_ruff() -> None:
     run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", "src", "tests", "benchmarks"],
+        sys.executable,
+        "-m",
+        "ruff",
+        "check",
+        "--no-cache",
+        "src",
+        "tests",
+        "benchmarks",
         cwd=REPO,
     )
     run(
-        [
-            sys.executable,
-            "-m",
-            "ruff",
-            "format",
-            "--check",
-            "--no-cache",
-            "src",
-            "tests",
-            "benchmarks",
-        ],
+        sys.executable,
+        "-m",
+        "ruff",
+        "format",
+        "--check",
+        "--no-cache",
+        "src",
+        "tests",
+        "benchmarks",
         cwd=REPO,
     )
 
 
 def test_mypy_strict() -> None:
-    run([sys.executable, "-m", "mypy", "--cache-dir", "/dev/null"], cwd=REPO)
+    run(sys.executable, "-m", "mypy", "--cache-dir", "/dev/null", cwd=REPO)

@@ -7,7 +7,6 @@ bounded (about a minute on two cores).
 """
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.helpers import free_port, run, usergen
 
 HERE = Path(__file__).resolve().parent
 pytestmark = pytest.mark.slow
@@ -33,22 +34,10 @@ class Server:
     log: Path
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def run(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("fuzz")
-    run([sys.executable, "-m", "usergen", "new", str(root / "fuzzapp"), "--defaults"])
+    usergen("new", root / "fuzzapp", "--defaults")
     database = root / "fuzz.db"
     unlimited = "1000000/minute"
     env = {
@@ -70,7 +59,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "REFRESH_RATE_LIMIT_PER_ADDRESS": unlimited,
     }
     # Run from `root`, not the project folder, so the project's .env plays no part.
-    run([sys.executable, "-m", "fuzzapp", "migrate"], cwd=root, env=env)
+    run(sys.executable, "-m", "fuzzapp", "migrate", cwd=root, env=env)
     port = free_port()
     log = root / "server.log"
     command = [sys.executable, "-m", "uvicorn", "fuzzapp.main:create_app", "--factory"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import DATABASES, REDIS, run
+from tests.helpers import DATABASES, REDIS, free_port, run
 
 
 def count_tests(output: str) -> int:
@@ -31,17 +31,15 @@ def test_generated_tests_pass(request: pytest.FixtureRequest, layer: str, databa
     env = {"TEST_DATABASE_URL": server or "", "TEST_REDIS_URL": REDIS}
 
     result = run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-rs",
-            "-p",
-            "no:cacheprovider",
-            "-W",
-            "ignore::DeprecationWarning",
-        ],
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-rs",
+        "-p",
+        "no:cacheprovider",
+        "-W",
+        "ignore::DeprecationWarning",
         cwd=project,
         env=env,
     )
@@ -65,7 +63,13 @@ def test_generated_tests_on_the_chosen_database(generate: object) -> None:
     for database in ("postgresql", "mysql"):
         project = generate(f"on_{database}", "--db", database)  # type: ignore[operator]
         result = run(
-            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"],
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-x",
+            "-p",
+            "no:cacheprovider",
             cwd=project,
             env={"TEST_DATABASE_URL": DATABASES[database] or ""},
         )
@@ -77,7 +81,7 @@ def test_migrations_round_trip(default_project: Path, tmp_path: Path) -> None:
     """`alembic upgrade head`, `downgrade base` and `upgrade head` again, on SQLite."""
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'round.db'}"}
     for step in (["upgrade", "head"], ["downgrade", "base"], ["upgrade", "head"]):
-        run([sys.executable, "-m", "alembic", *step], cwd=default_project, env=env)
+        run(sys.executable, "-m", "alembic", *step, cwd=default_project, env=env)
 
 
 @pytest.mark.slow
@@ -115,15 +119,6 @@ def test_app_serves_register_login_and_me(default_project: Path, tmp_path: Path)
     finally:
         server.terminate()
         server.wait(timeout=10)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_until_up(base: str, server: subprocess.Popen[str]) -> None:
@@ -166,8 +161,8 @@ def test_generated_tests_survive_normal_customizing(generate: object) -> None:
     passing once the sample values in tests/helpers.py suit the validator (the one place the
     tests take them from)."""
     project: Path = generate("custom")  # type: ignore[operator]
-    run([sys.executable, "-m", "usergen", "add-field", "nickname", "str", "--max-length", "20",
-         "--required", "--default", "Ann"], cwd=project)  # fmt: skip
+    run(sys.executable, "-m", "usergen", "add-field", "nickname", "str", "--max-length", "20",
+         "--required", "--default", "Ann", cwd=project)  # fmt: skip
     main = project / "custom" / "main.py"
     anchor = "    add_exception_handlers(app)\n"
     main.write_text(main.read_text().replace("\n" + anchor, HEALTH_ROUTE + anchor))
@@ -181,7 +176,7 @@ def test_generated_tests_survive_normal_customizing(generate: object) -> None:
     helpers.write_text(helpers.read_text().replace('("aaaaa", "bbbbb")', '("Aaaaa", "Bbbbb")'))
     assert '"/health"' in main.read_text() and "Aaaaa" in helpers.read_text()
 
-    result = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project)
+    result = run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project)
 
     assert count_tests(result.stdout) >= 30
     assert " failed" not in result.stdout

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .generated import check_code, new_project, tree_hashes, usergen
+from tests.helpers import check_code, new_project, tree_hashes, usergen
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ remove-field migrate 100,000 users (values and rows kept, downgrade works), rese
 a required unique field work in the app, and a required field's migration fills the users that
 exist or stops before changing anything.
 
-Slow (bulk migrations and generated apps' tests); see tests/generated.py for the servers.
+Slow (bulk migrations and generated apps' tests); see tests/helpers.py for the servers.
 """
 
 import asyncio
@@ -21,7 +21,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from .generated import check_code, new_project, run_app_tests, usergen
+from tests.helpers import check_code, new_project, run_app_tests, usergen
+
 from .test_add_field_apps import _async, alembic, database, server_or_skip
 
 pytestmark = pytest.mark.slow

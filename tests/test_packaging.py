@@ -14,33 +14,29 @@ from tests.helpers import REPO, run
 @pytest.mark.slow
 def test_wheel_bundles_the_template_and_works_from_any_folder(tmp_path: Path) -> None:
     run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "-q",
-            "-w",
-            str(tmp_path / "dist"),
-            str(REPO),
-        ],
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "-q",
+        "-w",
+        str(tmp_path / "dist"),
+        str(REPO),
         cwd=tmp_path,
     )
     wheel = next((tmp_path / "dist").glob("usergen-*.whl"))
     target = tmp_path / "site"
     run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--no-deps",
-            "-q",
-            "--target",
-            str(target),
-            str(wheel),
-        ],
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--no-deps",
+        "-q",
+        "--target",
+        str(target),
+        str(wheel),
         cwd=tmp_path,
     )
     elsewhere = tmp_path / "elsewhere"
@@ -116,12 +112,18 @@ def test_generated_app_runs_its_tests_without_usergen(
     assert "usergen" not in pyproject
 
     run(
-        [python, "-m", "pip", "install", "-q", "-e", f"{default_project}[test]"],
+        python,
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "-e",
+        f"{default_project}[test]",
         cwd=tmp_path,
         timeout=900,
     )
     missing = subprocess.run([python, "-c", "import usergen"], capture_output=True, text=True)
-    result = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=default_project)
+    result = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=default_project)
 
     assert missing.returncode != 0 and "No module named 'usergen'" in missing.stderr
     assert " passed" in result.stdout and " failed" not in result.stdout

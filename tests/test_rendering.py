@@ -57,11 +57,11 @@ def test_copie_renders_every_combination(copie: Any, answers: dict[str, str]) ->
 
 
 def test_ruff_check(rendered: Path) -> None:
-    run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=rendered)
+    run(sys.executable, "-m", "ruff", "check", "--no-cache", ".", cwd=rendered)
 
 
 def test_ruff_format(rendered: Path) -> None:
-    run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=rendered)
+    run(sys.executable, "-m", "ruff", "format", "--check", "--no-cache", ".", cwd=rendered)
 
 
 # mypy takes about 10 s a project: the fast tier checks the SQLite projects of both layers (the
@@ -79,7 +79,7 @@ def test_ruff_format(rendered: Path) -> None:
     indirect=True,
 )
 def test_mypy_strict(rendered: Path) -> None:
-    run([sys.executable, "-m", "mypy", "--cache-dir", str(rendered / ".mypy_cache")], cwd=rendered)
+    run(sys.executable, "-m", "mypy", "--cache-dir", str(rendered / ".mypy_cache"), cwd=rendered)
 
 
 def test_database_option_sets_url_and_driver(rendered: Path) -> None:

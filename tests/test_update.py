@@ -21,10 +21,10 @@ import sqlalchemy as sa
 import yaml
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests.helpers import run, tree_hashes, usergen
 from usergen import versions
 from usergen.render import CREATE_ONLY, Renderer
 
-from .generated import run, tree_hashes, usergen
 from .test_add_field_apps import _async, alembic, database, server_or_skip
 from .user_edits import edit_like_a_user, missing_edits
 

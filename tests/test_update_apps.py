@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.helpers import check_code, run, run_app_tests, tree_hashes, usergen
 from usergen import versions
 
-from .generated import check_code, run, run_app_tests, tree_hashes, usergen
 from .test_add_field_apps import (
     THREE_FIELDS,
     alembic,

@@ -77,7 +77,7 @@ def test_every_shipped_version_renders(version: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("version", versions.shipped())
 def test_every_shipped_version_passes_ruff_and_mypy(version: str, tmp_path: Path) -> None:
     """Each version, with one field of every kind of option, as projects at it look."""
-    from tests.generated import usergen
+    from tests.helpers import usergen
 
     project = tmp_path / "shop"
     with versions.template_of(version) as root:
@@ -95,6 +95,6 @@ def test_every_shipped_version_passes_ruff_and_mypy(version: str, tmp_path: Path
         (project / rel).write_bytes(content)
     for args in (["nickname", "str", "--unique"], ["age", "int", "--default", "18"]):
         usergen("add-field", *args, cwd=project)
-    run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=project)
-    run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=project)
-    run([sys.executable, "-m", "mypy", "--cache-dir", str(project / ".mypy_cache")], cwd=project)
+    run(sys.executable, "-m", "ruff", "check", "--no-cache", ".", cwd=project)
+    run(sys.executable, "-m", "ruff", "format", "--check", "--no-cache", ".", cwd=project)
+    run(sys.executable, "-m", "mypy", "--cache-dir", str(project / ".mypy_cache"), cwd=project)
