@@ -40,17 +40,27 @@ INTENDED: dict[str, str] = {
     "{package}/users/refresh.py": "imports user_sessions from table.py, as_utc from db.py",
     "{package}/users/listing.py": "reads created_at through db.as_utc instead of a copy",
     "{package}/users/services.py": "UserServices, moved here from dependencies.py",
-    "{package}/users/routers/auth.py": "dependency aliases; imports error_codes",
-    "{package}/users/routers/refresh.py": "dependency aliases; UserServices from services.py",
-    "{package}/users/routers/register.py": "dependency aliases; imports error_codes",
-    "{package}/users/routers/reset.py": "dependency aliases; imports error_codes",
+    # Issue 10: the routers share what they do alike instead of copying it.
+    "{package}/users/routers/auth.py": "dependency aliases; imports error_codes; the 400 "
+    "examples and CROSS_SITE_LOGIN through responses.py's helpers",
+    "{package}/users/routers/refresh.py": "dependency aliases; UserServices from services.py; "
+    "REFUSED through responses.described",
+    "{package}/users/routers/register.py": "dependency aliases; imports error_codes; the 400 "
+    "examples through responses.py's helpers",
+    "{package}/users/routers/reset.py": "dependency aliases; imports error_codes; "
+    "LINK_REQUESTED and the 400 examples through responses.py's helpers",
     "{package}/users/routers/responses.py": "429's description fits per-address limits too; "
-    "imports error_codes",
+    "imports error_codes; described() for one-status tables, RETRY_AFTER, SUPERUSER_ONLY and "
+    "LINK_REQUESTED shared; an example's detail defaults to its code; invalid_password returns "
+    "an example entry like value_taken",
     "{package}/users/routers/sessions.py": "dependency aliases; the Session model moved to "
-    "sessions.py, which returns it (no copy of its fields in a dataclass)",
+    "sessions.py, which returns it (no copy of its fields in a dataclass); SUPERUSER_ONLY from "
+    "responses.py",
     "{package}/users/routers/users.py": "dependency aliases; GET /users/me takes CurrentUser "
-    "(no ~25 µs shortcut); imports error_codes",
-    "{package}/users/routers/verify.py": "dependency aliases; imports error_codes",
+    "(no ~25 µs shortcut); imports error_codes; SUPERUSER_ONLY and the 400 examples "
+    "through responses.py",
+    "{package}/users/routers/verify.py": "dependency aliases; imports error_codes; "
+    "LINK_REQUESTED and the 400 examples through responses.py's helpers",
     "{package}/users/sessions.py": "the session table moved to table.py; Session, the model "
     "the routes return, instead of a dataclass with the same fields; as_utc from db.py",
     "{package}/users/table.py": "the session table, moved here from sessions.py beside the "

@@ -11,11 +11,11 @@ from ..dependencies import CurrentSession, UserServicesDep
 from ..error_codes import ErrorCode
 from ..exceptions import UserNotExists
 from .refresh import build_refresh_router
-from .responses import TOO_MANY_REQUESTS, UNAUTHORIZED, OpenAPIResponses, bad_request
+from .responses import TOO_MANY_REQUESTS, UNAUTHORIZED, bad_request, described
 
-CROSS_SITE_LOGIN: OpenAPIResponses = {
-    status.HTTP_403_FORBIDDEN: {"description": "A browser sent the login from another site."}
-}
+CROSS_SITE_LOGIN = described(
+    status.HTTP_403_FORBIDDEN, "A browser sent the login from another site."
+)
 
 
 class LoginForm:
@@ -54,14 +54,8 @@ def build_auth_router(
             **transport.openapi_login_success(),
             **bad_request(
                 {
-                    ErrorCode.LOGIN_BAD_CREDENTIALS: (
-                        "Bad credentials or the user is inactive.",
-                        ErrorCode.LOGIN_BAD_CREDENTIALS,
-                    ),
-                    ErrorCode.LOGIN_USER_NOT_VERIFIED: (
-                        "The user is not verified.",
-                        ErrorCode.LOGIN_USER_NOT_VERIFIED,
-                    ),
+                    ErrorCode.LOGIN_BAD_CREDENTIALS: "Bad credentials or the user is inactive.",
+                    ErrorCode.LOGIN_USER_NOT_VERIFIED: "The user is not verified.",
                 }
             ),
             **TOO_MANY_REQUESTS,

@@ -17,16 +17,15 @@ from ..auth import (
 )
 from ..dependencies import UserServicesDep
 from ..services import UserServices
-from .responses import TOO_MANY_REQUESTS, OpenAPIResponses
+from .responses import TOO_MANY_REQUESTS, described
 
-REFUSED: OpenAPIResponses = {
-    status.HTTP_401_UNAUTHORIZED: {
-        "description": "Missing, unknown, used or expired refresh token, or its session ended "
-        "(logout, password change, deactivation). Presenting a token that was already used "
-        "ends its session. Log in again.",
-        "content": {"application/json": {"example": {"detail": "Unauthorized"}}},
-    }
-}
+REFUSED = described(
+    status.HTTP_401_UNAUTHORIZED,
+    "Missing, unknown, used or expired refresh token, or its session ended (logout, password "
+    "change, deactivation). Presenting a token that was already used ends its session. Log in "
+    "again.",
+    content={"application/json": {"example": {"detail": "Unauthorized"}}},
+)
 
 RENEWED = {
     "jwt": "A new access token and refresh token; the refresh token sent is used up.",

@@ -21,13 +21,8 @@ router = APIRouter(route_class=StrictJSONRoute)
     responses={
         **bad_request(
             {
-                ErrorCode.REGISTER_USER_ALREADY_EXISTS: (
-                    "A user with this email already exists.",
-                    ErrorCode.REGISTER_USER_ALREADY_EXISTS,
-                ),
-                ErrorCode.REGISTER_INVALID_PASSWORD: invalid_password(
-                    ErrorCode.REGISTER_INVALID_PASSWORD
-                ),
+                ErrorCode.REGISTER_USER_ALREADY_EXISTS: "A user with this email already exists.",
+                **invalid_password(ErrorCode.REGISTER_INVALID_PASSWORD),
                 **value_taken(ErrorCode.REGISTER_VALUE_ALREADY_EXISTS),
             }
         ),

@@ -14,13 +14,7 @@ from ..exceptions import (
     UserInactive,
     UserNotExists,
 )
-from .responses import (
-    ACCEPTED_EITHER_WAY,
-    TOO_MANY_REQUESTS,
-    UNPARSABLE_BODY,
-    bad_request,
-    invalid_password,
-)
+from .responses import LINK_REQUESTED, bad_request, described, invalid_password
 
 router = APIRouter(route_class=StrictJSONRoute)
 
@@ -30,11 +24,7 @@ router = APIRouter(route_class=StrictJSONRoute)
     status_code=status.HTTP_202_ACCEPTED,
     name="reset:forgot_password",
     summary="Ask for a password reset link",
-    responses={
-        **ACCEPTED_EITHER_WAY,
-        **UNPARSABLE_BODY,
-        **TOO_MANY_REQUESTS,
-    },
+    responses=LINK_REQUESTED,
 )
 async def forgot_password(
     request: Request,
@@ -60,16 +50,11 @@ async def forgot_password(
     name="reset:reset_password",
     summary="Reset the password",
     responses={
-        status.HTTP_200_OK: {"description": "The password is changed; every session ended."},
+        **described(status.HTTP_200_OK, "The password is changed; every session ended."),
         **bad_request(
             {
-                ErrorCode.RESET_PASSWORD_BAD_TOKEN: (
-                    "Bad, expired or already used token.",
-                    ErrorCode.RESET_PASSWORD_BAD_TOKEN,
-                ),
-                ErrorCode.RESET_PASSWORD_INVALID_PASSWORD: invalid_password(
-                    ErrorCode.RESET_PASSWORD_INVALID_PASSWORD
-                ),
+                ErrorCode.RESET_PASSWORD_BAD_TOKEN: "Bad, expired or already used token.",
+                **invalid_password(ErrorCode.RESET_PASSWORD_INVALID_PASSWORD),
             }
         ),
     },

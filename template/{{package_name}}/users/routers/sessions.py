@@ -8,15 +8,12 @@ from fastapi import APIRouter, Depends, HTTPException, Response, status
 from ...strict_json import StrictJSONRoute
 from ..dependencies import CurrentSession, UserFromPath, UserServicesDep, current_superuser
 from ..sessions import Session
-from .responses import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, OpenAPIResponses
+from .responses import NOT_FOUND, SUPERUSER_ONLY, UNAUTHORIZED, described
 
 router = APIRouter(route_class=StrictJSONRoute)
 
 
-ENDED: OpenAPIResponses = {
-    status.HTTP_204_NO_CONTENT: {"description": "The session is ended; its token is revoked."}
-}
-SUPERUSER_ONLY: OpenAPIResponses = {**UNAUTHORIZED, **FORBIDDEN, **NOT_FOUND}
+ENDED = described(status.HTTP_204_NO_CONTENT, "The session is ended; its token is revoked.")
 
 
 @router.get(
@@ -42,7 +39,7 @@ async def my_sessions(
     name="sessions:end_my_other_sessions",
     summary="End my other sessions",
     responses={
-        status.HTTP_204_NO_CONTENT: {"description": "Every other session is ended."},
+        **described(status.HTTP_204_NO_CONTENT, "Every other session is ended."),
         **UNAUTHORIZED,
     },
 )

@@ -22,9 +22,10 @@ from ..schemas import User, UserAdminUpdate, UserDB, UserSelfUpdate, UserUpdate
 from . import sessions
 from .responses import (
     FORBIDDEN,
-    NOT_FOUND,
+    SUPERUSER_ONLY,
     TOO_MANY_REQUESTS,
     UNAUTHORIZED,
+    ErrorExamples,
     OpenAPIResponses,
     bad_request,
     invalid_password,
@@ -35,27 +36,19 @@ router = APIRouter(route_class=StrictJSONRoute)
 # The sessions of the current user and, for superusers, of any user (/users/…/sessions).
 router.include_router(sessions.router)
 
-UPDATE_EXAMPLES: dict[ErrorCode, tuple[str, str | dict[str, str]]] = {
-    ErrorCode.UPDATE_USER_EMAIL_ALREADY_EXISTS: (
-        "A user with this email already exists.",
-        ErrorCode.UPDATE_USER_EMAIL_ALREADY_EXISTS,
-    ),
-    ErrorCode.UPDATE_USER_INVALID_PASSWORD: invalid_password(
-        ErrorCode.UPDATE_USER_INVALID_PASSWORD
-    ),
+UPDATE_EXAMPLES: ErrorExamples = {
+    ErrorCode.UPDATE_USER_EMAIL_ALREADY_EXISTS: "A user with this email already exists.",
+    **invalid_password(ErrorCode.UPDATE_USER_INVALID_PASSWORD),
     **value_taken(ErrorCode.UPDATE_USER_VALUE_ALREADY_EXISTS),
 }
 UPDATE_ERRORS: OpenAPIResponses = bad_request(UPDATE_EXAMPLES)
 UPDATE_ME_ERRORS: OpenAPIResponses = bad_request(
     {
         **UPDATE_EXAMPLES,
-        ErrorCode.UPDATE_USER_BAD_CURRENT_PASSWORD: (
-            "The email or password changes, and current_password is missing or wrong.",
-            ErrorCode.UPDATE_USER_BAD_CURRENT_PASSWORD,
-        ),
+        ErrorCode.UPDATE_USER_BAD_CURRENT_PASSWORD: "The email or password changes, and "
+        "current_password is missing or wrong.",
     }
 )
-SUPERUSER_ONLY: OpenAPIResponses = {**UNAUTHORIZED, **FORBIDDEN, **NOT_FOUND}
 
 
 async def apply_update(
@@ -137,12 +130,7 @@ def parse_cursor(cursor: str | None) -> Cursor | None:
 
 
 LIST_ERRORS: OpenAPIResponses = bad_request(
-    {
-        ErrorCode.LIST_USERS_BAD_CURSOR: (
-            "The cursor is not the next_cursor of a page of this list.",
-            ErrorCode.LIST_USERS_BAD_CURSOR,
-        )
-    }
+    {ErrorCode.LIST_USERS_BAD_CURSOR: "The cursor is not the next_cursor of a page of this list."}
 )
 
 

@@ -10,7 +10,7 @@ from ..dependencies import UserServicesDep
 from ..error_codes import ErrorCode
 from ..exceptions import InvalidVerifyToken, UserAlreadyVerified, UserInactive, UserNotExists
 from ..schemas import User, UserDB
-from .responses import ACCEPTED_EITHER_WAY, TOO_MANY_REQUESTS, UNPARSABLE_BODY, bad_request
+from .responses import LINK_REQUESTED, bad_request
 
 router = APIRouter(route_class=StrictJSONRoute)
 
@@ -20,11 +20,7 @@ router = APIRouter(route_class=StrictJSONRoute)
     status_code=status.HTTP_202_ACCEPTED,
     name="verify:request-token",
     summary="Ask for an email verification link",
-    responses={
-        **ACCEPTED_EITHER_WAY,
-        **UNPARSABLE_BODY,
-        **TOO_MANY_REQUESTS,
-    },
+    responses=LINK_REQUESTED,
 )
 async def request_verify_token(
     request: Request,
@@ -54,14 +50,9 @@ async def request_verify_token(
     summary="Verify the email",
     responses=bad_request(
         {
-            ErrorCode.VERIFY_USER_BAD_TOKEN: (
-                "Bad token, not existing user or not the e-mail currently set for the user.",
-                ErrorCode.VERIFY_USER_BAD_TOKEN,
-            ),
-            ErrorCode.VERIFY_USER_ALREADY_VERIFIED: (
-                "The user is already verified.",
-                ErrorCode.VERIFY_USER_ALREADY_VERIFIED,
-            ),
+            ErrorCode.VERIFY_USER_BAD_TOKEN: "Bad token, not existing user or not the e-mail "
+            "currently set for the user.",
+            ErrorCode.VERIFY_USER_ALREADY_VERIFIED: "The user is already verified.",
         }
     ),
 )
