@@ -45,10 +45,12 @@ INTENDED: dict[str, str] = {
     "examples and CROSS_SITE_LOGIN through responses.py's helpers",
     "{package}/users/routers/refresh.py": "dependency aliases; UserServices from services.py; "
     "REFUSED through responses.described",
+    "{package}/users/routers/refusals.py": "new: refused_as_400, the manager's exceptions as "
+    "FastAPI Users' 400 answers, for every route",
     "{package}/users/routers/register.py": "dependency aliases; imports error_codes; the 400 "
-    "examples through responses.py's helpers",
+    "examples through responses.py's helpers; refused_as_400",
     "{package}/users/routers/reset.py": "dependency aliases; imports error_codes; "
-    "LINK_REQUESTED and the 400 examples through responses.py's helpers",
+    "LINK_REQUESTED and the 400 examples through responses.py's helpers; refused_as_400",
     "{package}/users/routers/responses.py": "429's description fits per-address limits too; "
     "imports error_codes; described() for one-status tables, RETRY_AFTER, SUPERUSER_ONLY and "
     "LINK_REQUESTED shared; an example's detail defaults to its code; invalid_password returns "
@@ -58,9 +60,9 @@ INTENDED: dict[str, str] = {
     "responses.py",
     "{package}/users/routers/users.py": "dependency aliases; GET /users/me takes CurrentUser "
     "(no ~25 µs shortcut); imports error_codes; SUPERUSER_ONLY and the 400 examples "
-    "through responses.py",
+    "through responses.py; refused_as_400",
     "{package}/users/routers/verify.py": "dependency aliases; imports error_codes; "
-    "LINK_REQUESTED and the 400 examples through responses.py's helpers",
+    "LINK_REQUESTED and the 400 examples through responses.py's helpers; refused_as_400",
     "{package}/users/sessions.py": "the session table moved to table.py; Session, the model "
     "the routes return, instead of a dataclass with the same fields; as_utc from db.py",
     "{package}/users/table.py": "the session table, moved here from sessions.py beside the "

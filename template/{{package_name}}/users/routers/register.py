@@ -1,12 +1,13 @@
 """Registration: POST /auth/register."""
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request, status
 
 from ...strict_json import StrictJSONRoute
 from ..dependencies import UserServicesDep
 from ..error_codes import ErrorCode
 from ..exceptions import InvalidPasswordException, UserAlreadyExists, UserValueTaken
 from ..schemas import User, UserCreate
+from .refusals import refused_as_400
 from .responses import TOO_MANY_REQUESTS, bad_request, invalid_password, value_taken
 
 router = APIRouter(route_class=StrictJSONRoute)
@@ -36,20 +37,11 @@ async def register(
 ) -> User:
     rate_limits = services.rate_limits
     await rate_limits.hit_address("register", rate_limits.register, request)
-    try:
-        user = await services.manager.create(user_create, request=request)
-    except UserAlreadyExists:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, detail=ErrorCode.REGISTER_USER_ALREADY_EXISTS
-        ) from None
-    except InvalidPasswordException as error:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST,
-            detail={"code": ErrorCode.REGISTER_INVALID_PASSWORD, "reason": error.reason},
-        ) from None
-    except UserValueTaken as error:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST,
-            detail={"code": ErrorCode.REGISTER_VALUE_ALREADY_EXISTS, "field": error.field},
-        ) from None
-    return user
+    with refused_as_400(
+        {
+            UserAlreadyExists: ErrorCode.REGISTER_USER_ALREADY_EXISTS,
+            InvalidPasswordException: ErrorCode.REGISTER_INVALID_PASSWORD,
+            UserValueTaken: ErrorCode.REGISTER_VALUE_ALREADY_EXISTS,
+        }
+    ):
+        return await services.manager.create(user_create, request=request)

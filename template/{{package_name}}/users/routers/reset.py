@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, HTTPException, Request, status
+from fastapi import APIRouter, Body, Request, status
 from pydantic import EmailStr
 
 from ...strict_json import StrictJSONRoute
@@ -14,6 +14,7 @@ from ..exceptions import (
     UserInactive,
     UserNotExists,
 )
+from .refusals import refused_as_400
 from .responses import LINK_REQUESTED, bad_request, described, invalid_password
 
 router = APIRouter(route_class=StrictJSONRoute)
@@ -65,14 +66,10 @@ async def reset_password(
     password: Annotated[str, Body()],
     services: UserServicesDep,
 ) -> None:
-    try:
+    with refused_as_400(
+        {
+            InvalidResetPasswordToken: ErrorCode.RESET_PASSWORD_BAD_TOKEN,
+            InvalidPasswordException: ErrorCode.RESET_PASSWORD_INVALID_PASSWORD,
+        }
+    ):
         await services.manager.reset_password(token, password, request)
-    except InvalidResetPasswordToken:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, detail=ErrorCode.RESET_PASSWORD_BAD_TOKEN
-        ) from None
-    except InvalidPasswordException as error:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST,
-            detail={"code": ErrorCode.RESET_PASSWORD_INVALID_PASSWORD, "reason": error.reason},
-        ) from None

@@ -20,6 +20,7 @@ from ..listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Cursor, Order, UserFilte
 from ..manager import UserManager
 from ..schemas import User, UserAdminUpdate, UserDB, UserSelfUpdate, UserUpdate
 from . import sessions
+from .refusals import refused_as_400
 from .responses import (
     FORBIDDEN,
     SUPERUSER_ONLY,
@@ -55,22 +56,14 @@ async def apply_update(
     manager: UserManager, changes: UserUpdate, user: UserDB, request: Request
 ) -> UserDB:
     """Update ``user``, turning refusals into FastAPI Users' 400 responses."""
-    try:
+    with refused_as_400(
+        {
+            InvalidPasswordException: ErrorCode.UPDATE_USER_INVALID_PASSWORD,
+            UserAlreadyExists: ErrorCode.UPDATE_USER_EMAIL_ALREADY_EXISTS,
+            UserValueTaken: ErrorCode.UPDATE_USER_VALUE_ALREADY_EXISTS,
+        }
+    ):
         return await manager.update(changes, user, request)
-    except InvalidPasswordException as error:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST,
-            detail={"code": ErrorCode.UPDATE_USER_INVALID_PASSWORD, "reason": error.reason},
-        ) from None
-    except UserAlreadyExists:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, detail=ErrorCode.UPDATE_USER_EMAIL_ALREADY_EXISTS
-        ) from None
-    except UserValueTaken as error:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST,
-            detail={"code": ErrorCode.UPDATE_USER_VALUE_ALREADY_EXISTS, "field": error.field},
-        ) from None
 
 
 @router.get(

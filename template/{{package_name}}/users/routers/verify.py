@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, HTTPException, Request, status
+from fastapi import APIRouter, Body, Request, status
 from pydantic import EmailStr
 
 from ...strict_json import StrictJSONRoute
@@ -10,6 +10,7 @@ from ..dependencies import UserServicesDep
 from ..error_codes import ErrorCode
 from ..exceptions import InvalidVerifyToken, UserAlreadyVerified, UserInactive, UserNotExists
 from ..schemas import User, UserDB
+from .refusals import refused_as_400
 from .responses import LINK_REQUESTED, bad_request
 
 router = APIRouter(route_class=StrictJSONRoute)
@@ -61,13 +62,10 @@ async def verify(
     token: Annotated[str, Body(embed=True)],
     services: UserServicesDep,
 ) -> UserDB:
-    try:
+    with refused_as_400(
+        {
+            InvalidVerifyToken: ErrorCode.VERIFY_USER_BAD_TOKEN,
+            UserAlreadyVerified: ErrorCode.VERIFY_USER_ALREADY_VERIFIED,
+        }
+    ):
         return await services.manager.verify(token, request)
-    except InvalidVerifyToken:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, detail=ErrorCode.VERIFY_USER_BAD_TOKEN
-        ) from None
-    except UserAlreadyVerified:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, detail=ErrorCode.VERIFY_USER_ALREADY_VERIFIED
-        ) from None
