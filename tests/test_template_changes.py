@@ -43,6 +43,8 @@ INTENDED: dict[str, str] = {
     # Issue 10: the routers share what they do alike instead of copying it.
     "{package}/users/routers/auth.py": "dependency aliases; imports error_codes; the 400 "
     "examples and CROSS_SITE_LOGIN through responses.py's helpers",
+    "{package}/users/routers/links.py": "new: send_link_later, what forgot-password and "
+    "request-verify-token share (rate limit, lookup after the response)",
     "{package}/users/routers/refresh.py": "dependency aliases; UserServices from services.py; "
     "REFUSED through responses.described",
     "{package}/users/routers/refusals.py": "new: refused_as_400, the manager's exceptions as "
@@ -50,7 +52,8 @@ INTENDED: dict[str, str] = {
     "{package}/users/routers/register.py": "dependency aliases; imports error_codes; the 400 "
     "examples through responses.py's helpers; refused_as_400",
     "{package}/users/routers/reset.py": "dependency aliases; imports error_codes; "
-    "LINK_REQUESTED and the 400 examples through responses.py's helpers; refused_as_400",
+    "LINK_REQUESTED and the 400 examples through responses.py's helpers; refused_as_400; "
+    "send_link_later",
     "{package}/users/routers/responses.py": "429's description fits per-address limits too; "
     "imports error_codes; described() for one-status tables, RETRY_AFTER, SUPERUSER_ONLY and "
     "LINK_REQUESTED shared; an example's detail defaults to its code; invalid_password returns "
@@ -62,7 +65,8 @@ INTENDED: dict[str, str] = {
     "(no ~25 µs shortcut); imports error_codes; SUPERUSER_ONLY and the 400 examples "
     "through responses.py; refused_as_400",
     "{package}/users/routers/verify.py": "dependency aliases; imports error_codes; "
-    "LINK_REQUESTED and the 400 examples through responses.py's helpers; refused_as_400",
+    "LINK_REQUESTED and the 400 examples through responses.py's helpers; refused_as_400; "
+    "send_link_later",
     "{package}/users/sessions.py": "the session table moved to table.py; Session, the model "
     "the routes return, instead of a dataclass with the same fields; as_utc from db.py",
     "{package}/users/table.py": "the session table, moved here from sessions.py beside the "

@@ -8,12 +8,8 @@ from pydantic import EmailStr
 from ...strict_json import StrictJSONRoute
 from ..dependencies import UserServicesDep
 from ..error_codes import ErrorCode
-from ..exceptions import (
-    InvalidPasswordException,
-    InvalidResetPasswordToken,
-    UserInactive,
-    UserNotExists,
-)
+from ..exceptions import InvalidPasswordException, InvalidResetPasswordToken
+from .links import send_link_later
 from .refusals import refused_as_400
 from .responses import LINK_REQUESTED, bad_request, described, invalid_password
 
@@ -32,18 +28,14 @@ async def forgot_password(
     email: Annotated[EmailStr, Body(embed=True)],
     services: UserServicesDep,
 ) -> None:
-    await services.rate_limits.hit("forgot-password", services.rate_limits.email, request, email)
-
-    async def send_reset_link() -> None:
-        try:
-            user = await services.manager.get_by_email(email)
-            await services.manager.forgot_password(user, request)
-        except (UserNotExists, UserInactive):
-            pass
-
-    # The lookup too runs after the response, so known and unknown addresses are answered
-    # alike and equally fast.
-    services.manager.outbox.run_soon(send_reset_link, "send a password reset link")
+    await send_link_later(
+        request,
+        email,
+        services,
+        limit="forgot-password",
+        send=services.manager.forgot_password,
+        what="send a password reset link",
+    )
 
 
 @router.post(

@@ -8,8 +8,9 @@ from pydantic import EmailStr
 from ...strict_json import StrictJSONRoute
 from ..dependencies import UserServicesDep
 from ..error_codes import ErrorCode
-from ..exceptions import InvalidVerifyToken, UserAlreadyVerified, UserInactive, UserNotExists
+from ..exceptions import InvalidVerifyToken, UserAlreadyVerified
 from ..schemas import User, UserDB
+from .links import send_link_later
 from .refusals import refused_as_400
 from .responses import LINK_REQUESTED, bad_request
 
@@ -28,20 +29,14 @@ async def request_verify_token(
     email: Annotated[EmailStr, Body(embed=True)],
     services: UserServicesDep,
 ) -> None:
-    await services.rate_limits.hit(
-        "request-verify-token", services.rate_limits.email, request, email
+    await send_link_later(
+        request,
+        email,
+        services,
+        limit="request-verify-token",
+        send=services.manager.request_verify,
+        what="send a verification link",
     )
-
-    async def send_verification_link() -> None:
-        try:
-            user = await services.manager.get_by_email(email)
-            await services.manager.request_verify(user, request)
-        except (UserNotExists, UserInactive, UserAlreadyVerified):
-            pass
-
-    # The lookup too runs after the response, so known and unknown addresses are answered
-    # alike and equally fast.
-    services.manager.outbox.run_soon(send_verification_link, "send a verification link")
 
 
 @router.post(
