@@ -23,7 +23,8 @@ BASELINE = max(versions.RELEASES, key=versions.parse)
 INTENDED: dict[str, str] = {
     "{package}/db.py": "as_utc, public here for the modules that read stored times (was "
     "sessions._aware, imported by refresh.py); the sqlalchemy layer's docstring says plainly "
-    "what autocommit saves",
+    "what autocommit saves; is_unique_violation and is_foreign_key_violation share "
+    "_is_integrity_error",
     # Issue 10, item 5: the generated app reads as careful hand-written code.
     "README.md": "a protected route with the CurrentUser alias; where dependencies.py, "
     "exceptions.py, error_codes.py and the session table are",
