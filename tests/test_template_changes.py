@@ -38,9 +38,12 @@ INTENDED: dict[str, str] = {
     "{package}/users/error_codes.py": "users/errors.py renamed for what it holds",
     "{package}/users/errors.py": "renamed error_codes.py",
     "{package}/users/exceptions.py": "the docstring says how it relates to error_codes.py",
-    "{package}/users/refresh.py": "imports user_sessions from table.py, as_utc from db.py",
+    "{package}/users/refresh.py": "imports user_sessions from table.py, as_utc from db.py; "
+    "RefreshTokenStore works on a SessionStore (its database, timeout and get_user) instead "
+    "of copies of its arguments and a second user lookup",
     "{package}/users/listing.py": "reads created_at through db.as_utc instead of a copy",
-    "{package}/users/services.py": "UserServices, moved here from dependencies.py",
+    "{package}/users/services.py": "UserServices, moved here from dependencies.py; "
+    "RefreshTokenStore is built on the SessionStore",
     # Issue 10: the routers share what they do alike instead of copying it.
     "{package}/users/routers/auth.py": "dependency aliases; imports error_codes; the 400 "
     "examples and CROSS_SITE_LOGIN through responses.py's helpers",

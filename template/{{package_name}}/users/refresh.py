@@ -40,8 +40,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ..db import Database, as_utc, table_values
+from ..db import as_utc, table_values
 from .schemas import UserDB
+from .sessions import SessionStore
 from .table import user_sessions
 
 # How long after a rotation the token replaced last is refused without ending the session.
@@ -64,21 +65,11 @@ class Renewed:
 
 
 class RefreshTokenStore:
-    """Makes refresh tokens and rotates them, kept (hashed) in the session rows."""
+    """Makes refresh tokens and rotates them, kept (hashed) in the rows of ``sessions``, whose
+    database, inactivity timeout and user lookup it shares."""
 
-    def __init__(
-        self,
-        database: Database,
-        users: sa.Table,
-        user_model: type[UserDB],
-        *,
-        secret: str,
-        inactivity_timeout_seconds: int,
-    ) -> None:
-        self.database = database
-        self.users = users
-        self.user_model = user_model
-        self.inactivity_timeout = dt.timedelta(seconds=inactivity_timeout_seconds)
+    def __init__(self, sessions: SessionStore, *, secret: str) -> None:
+        self.sessions = sessions
         # A key of its own, so a tag can never pass for a signature or a fingerprint.
         self._tag_key = hashlib.sha256(b"refresh-token:" + secret.encode()).digest()
 
@@ -118,10 +109,11 @@ class RefreshTokenStore:
         live = sa.and_(
             user_sessions.c.id == session_id,
             user_sessions.c.expires_at > now,
-            user_sessions.c.last_used_at > now - self.inactivity_timeout,
+            user_sessions.c.last_used_at > now - self.sessions.inactivity_timeout,
         )
         # The compare-and-swap: only the request whose token the row still holds changes it.
-        await self.database.execute(
+        database = self.sessions.database
+        await database.execute(
             user_sessions.update()
             .where(live, user_sessions.c.refresh_token_hash == presented)
             .values(
@@ -132,13 +124,14 @@ class RefreshTokenStore:
             )
         )
         # Which request won is read back: not every driver reports the rows an UPDATE changed.
-        found = await self.database.fetch_one(sa.select(user_sessions).where(live))
+        found = await database.fetch_one(sa.select(user_sessions).where(live))
         if found is None:
             return None
         session = table_values(found, user_sessions)
         if session["refresh_token_hash"] == refresh_token_hash(successor):
-            user = await self._active_user(session["user_id"], session["password_version"])
-            if user is None:
+            # The session's user, if still active and under the password the session began with.
+            user = await self.sessions.get_user(session_id, session["user_id"])
+            if user is None or not user.is_active:
                 return None
             return Renewed(user, session_id, successor, as_utc(session["expires_at"]))
         if session["refresh_token_hash"] is None:  # opened without refresh tokens
@@ -146,20 +139,5 @@ class RefreshTokenStore:
         # The hash of the replaced token and the time of its replacement are written together.
         just_replaced = session["previous_refresh_token_hash"] == presented
         if not (just_replaced and as_utc(session["refreshed_at"]) > now - REUSE_GRACE):
-            await self.database.execute(
-                user_sessions.delete().where(user_sessions.c.id == session_id)
-            )
+            await database.execute(user_sessions.delete().where(user_sessions.c.id == session_id))
         return None
-
-    async def _active_user(self, user_id: uuid.UUID, password_version: int) -> UserDB | None:
-        """The session's user, if still active and under the password the session began with
-        (see sessions.py)."""
-        row = await self.database.fetch_one(
-            sa.select(self.users).where(
-                self.users.c.id == user_id, self.users.c.password_version == password_version
-            )
-        )
-        if row is None:
-            return None
-        user = self.user_model.model_validate(table_values(row, self.users))
-        return user if user.is_active else None

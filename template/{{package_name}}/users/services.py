@@ -91,13 +91,7 @@ def build_user_services(settings: Settings, database: Database, outbox: Outbox) 
         password_change=parse_many(settings.password_change_rate_limit_per_address),
         refresh=parse_many(settings.refresh_rate_limit_per_address),
     )
-    refresh_tokens = RefreshTokenStore(
-        database,
-        users,
-        UserDB,
-        secret=settings.secret.get_secret_value(),
-        inactivity_timeout_seconds=settings.session_inactivity_timeout_seconds,
-    )
+    refresh_tokens = RefreshTokenStore(sessions, secret=settings.secret.get_secret_value())
     access_tokens = AccessTokens(
         signer,
         sessions,
