@@ -44,6 +44,7 @@ INTENDED: dict[str, str] = {
     "{package}/users/listing.py": "reads created_at through db.as_utc instead of a copy",
     "{package}/users/services.py": "UserServices, moved here from dependencies.py; "
     "RefreshTokenStore is built on the SessionStore",
+    "{package}/mail.py": "SmtpSender is a dataclass (its password left out of the repr)",
     # Issue 10: the routers share what they do alike instead of copying it.
     "{package}/users/routers/auth.py": "dependency aliases; imports error_codes; the 400 "
     "examples and CROSS_SITE_LOGIN through responses.py's helpers",

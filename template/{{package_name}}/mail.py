@@ -11,6 +11,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Literal, Protocol
@@ -63,25 +64,17 @@ class FileSender:
         partial.replace(self.directory / name)
 
 
+@dataclass(frozen=True, kw_only=True)
 class SmtpSender:
     """Sends through an SMTP server."""
 
-    def __init__(
-        self,
-        *,
-        host: str,
-        port: int,
-        username: str | None,
-        password: str | None,
-        security: Literal["starttls", "tls", "none"],
-        timeout: float = 30,
-    ) -> None:
-        self.host = host
-        self.port = port
-        self.username = username
-        self.password = password
-        self.security = security
-        self.timeout = timeout
+    host: str
+    port: int
+    username: str | None
+    # Left out of the repr, so that logging a sender never shows it.
+    password: str | None = field(repr=False)
+    security: Literal["starttls", "tls", "none"]
+    timeout: float = 30
 
     async def send(self, message: EmailMessage) -> None:
         await aiosmtplib.send(
