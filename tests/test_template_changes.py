@@ -45,6 +45,8 @@ INTENDED: dict[str, str] = {
     "{package}/users/services.py": "UserServices, moved here from dependencies.py; "
     "RefreshTokenStore is built on the SessionStore",
     "{package}/mail.py": "SmtpSender is a dataclass (its password left out of the repr)",
+    "{package}/users/manager.py": "UserManager is a dataclass instead of an __init__ that "
+    "only stores its arguments",
     # Issue 10: the routers share what they do alike instead of copying it.
     "{package}/users/routers/auth.py": "dependency aliases; imports error_codes; the 400 "
     "examples and CROSS_SITE_LOGIN through responses.py's helpers",

@@ -7,6 +7,7 @@ hooks (send a welcome email, write an audit log…) and your password policy in
 
 import hmac
 import uuid
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 from fastapi import Request, Response
@@ -34,33 +35,22 @@ from .tokens import RESET_PASSWORD_AUDIENCE, VERIFY_AUDIENCE, InvalidToken, Toke
 PASSWORD_MAX_LENGTH = 128
 
 
+@dataclass(eq=False)
 class UserManager:
     """Registers, authenticates and updates users."""
 
-    def __init__(
-        self,
-        user_db: SQLAlchemyUserDatabase,
-        sessions: SessionStore,
-        passwords: PasswordHasher,
-        tokens: TokenSigner,
-        outbox: Outbox,
-        *,
-        password_min_length: int,
-        verify_token_lifetime_seconds: int,
-        reset_password_token_lifetime_seconds: int,
-        frontend_url: str,
-        require_current_password: bool,
-    ) -> None:
-        self.user_db = user_db
-        self.sessions = sessions
-        self.passwords = passwords
-        self.tokens = tokens
-        self.outbox = outbox
-        self.password_min_length = password_min_length
-        self.verify_token_lifetime_seconds = verify_token_lifetime_seconds
-        self.reset_password_token_lifetime_seconds = reset_password_token_lifetime_seconds
-        self.frontend_url = frontend_url
-        self.require_current_password = require_current_password
+    user_db: SQLAlchemyUserDatabase
+    sessions: SessionStore
+    passwords: PasswordHasher
+    tokens: TokenSigner
+    outbox: Outbox
+    # The settings it follows, given by name.
+    _: KW_ONLY
+    password_min_length: int
+    verify_token_lifetime_seconds: int
+    reset_password_token_lifetime_seconds: int
+    frontend_url: str
+    require_current_password: bool
 
     # --- hooks: edit these -------------------------------------------------------------
 
