@@ -47,6 +47,8 @@ INTENDED: dict[str, str] = {
     "{package}/mail.py": "SmtpSender is a dataclass (its password left out of the repr)",
     "{package}/users/manager.py": "UserManager is a dataclass instead of an __init__ that "
     "only stores its arguments",
+    "{package}/users/schemas.py": "the two refuse_null validators are one function, _never_null, "
+    "applied by field_validator (still imported, for the user's own validators)",
     # Issue 10: the routers share what they do alike instead of copying it.
     "{package}/users/routers/auth.py": "dependency aliases; imports error_codes; the 400 "
     "examples and CROSS_SITE_LOGIN through responses.py's helpers",
