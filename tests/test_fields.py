@@ -207,5 +207,5 @@ def test_bad_backfills_are_refused(options: FieldOptions, source: str, message: 
     with pytest.raises(UsageError, match=message):
         check_backfill(parse_field("handle", "str", options), source)
     assert check_backfill(parse_field("handle", "str", FieldOptions(required=True)), "email")
-    with pytest.raises(UsageError, match="fills str and text fields only"):
+    with pytest.raises(UsageError, match="fills email, str and text fields only"):
         check_backfill(parse_field("n", "int", FieldOptions(required=True)), "email")

@@ -268,9 +268,10 @@ def check_backfill(spec: Mapping[str, Any], source: str | None) -> str | None:
             f"{', '.join(sorted(sources))}"
         )
     if source not in TABLE[spec["type"]].backfill_from:
-        kinds = " and ".join(
-            sorted(name for name, entry in TABLE.items() if source in entry.backfill_from)
+        *others, last = sorted(
+            name for name, entry in TABLE.items() if source in entry.backfill_from
         )
+        kinds = f"{', '.join(others)} and {last}" if others else last
         raise UsageError(f"--backfill-from {source} fills {kinds} fields only")
     return source
 
