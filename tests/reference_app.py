@@ -17,6 +17,9 @@ from fastapi_users.authentication import (
     JWTStrategy,
 )
 from fastapi_users.db import SQLAlchemyBaseUserTableUUID, SQLAlchemyUserDatabase
+from fastapi_users.password import PasswordHelper
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -78,8 +81,14 @@ def create_reference_app(
     ) -> AsyncIterator[Any]:
         yield SQLAlchemyUserDatabase(session, User)
 
+    # Argon2 at its lowest cost, as the generated app is configured in the test (the default
+    # m=64 MiB, t=3 took most of the test's time); hashes never reach a response.
+    password_helper = PasswordHelper(
+        PasswordHash((Argon2Hasher(memory_cost=1024, time_cost=1, parallelism=1),))
+    )
+
     async def get_user_manager(user_db: Annotated[Any, Depends(get_user_db)]) -> AsyncIterator[Any]:
-        yield UserManager(user_db)
+        yield UserManager(user_db, password_helper)
 
     def get_strategy() -> JWTStrategy[User, uuid.UUID]:
         return JWTStrategy(secret=secret, lifetime_seconds=3600)
