@@ -21,7 +21,18 @@ def combination_id(answers: dict[str, str]) -> str:
     return f"{answers['database']}-{answers['data_layer']}"
 
 
-@pytest.fixture(scope="module", params=COMBINATIONS, ids=combination_id)
+def on_one_worker(answers: dict[str, str]) -> pytest.MarkDecorator:
+    """The tests of one combination share a pytest-xdist worker, which renders it once."""
+    return pytest.mark.xdist_group(f"rendered-{combination_id(answers)}")
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param(answers, id=combination_id(answers), marks=on_one_worker(answers))
+        for answers in COMBINATIONS
+    ],
+)
 def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project rendered by Copier itself (no usergen), as `copier copy <repo> dest` would."""
     import copier
@@ -64,15 +75,19 @@ def test_ruff_format(rendered: Path) -> None:
     run(sys.executable, "-m", "ruff", "format", "--check", "--no-cache", ".", cwd=rendered)
 
 
-# mypy takes about 10 s a project: the fast tier checks the SQLite projects of both layers (the
-# database answer changes settings and packaging, not code paths), the full suite all six.
+# mypy takes 10 to 20 s of CPU a project: the fast tier checks the default project (SQLite,
+# databases), the full suite all six.
+DEFAULT_COMBINATION = {"database": "sqlite", "data_layer": "databases"}
+
+
 @pytest.mark.parametrize(
     "rendered",
     [
         pytest.param(
             answers,
             id=combination_id(answers),
-            marks=[] if answers["database"] == "sqlite" else [pytest.mark.slow],
+            marks=[on_one_worker(answers)]
+            + ([] if answers == DEFAULT_COMBINATION else [pytest.mark.slow]),
         )
         for answers in COMBINATIONS
     ],
