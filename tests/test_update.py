@@ -100,7 +100,17 @@ def test_update_keeps_every_edit_and_brings_the_new_template(old_app: Path) -> N
             assert (old_app / rel).read_bytes() == content, rel
 
 
-@pytest.mark.parametrize("start", EARLIER)
+def fast_only_for(*kept: str) -> list[Any]:
+    """EARLIER as parameters, those not in ``kept`` marked slow (the full suite runs them all)."""
+    return [
+        pytest.param(version, marks=[] if version in kept else [pytest.mark.slow])
+        for version in EARLIER
+    ]
+
+
+# The fast tier updates from the last release here; from OLDEST, old_app's tests do the same
+# and more.
+@pytest.mark.parametrize("start", fast_only_for(EARLIER[-1]))
 def test_update_from_every_earlier_version_keeps_edits_and_fields(
     start: str, tmp_path: Path
 ) -> None:
@@ -361,15 +371,40 @@ async def schema(url: str) -> dict[str, Any]:
     return found
 
 
-@pytest.mark.parametrize("start", EARLIER)
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql"])
+_NEW_SCHEMAS: dict[str, dict[str, Any]] = {}
+
+
+def new_schema(backend: str, tmp_path: Path) -> dict[str, Any]:
+    """The schema a new project of CURRENT migrates ``backend`` to (once per backend)."""
+    if backend not in _NEW_SCHEMAS:
+        new = render_at(CURRENT, tmp_path / "new" / "shop")
+        with database(backend, tmp_path) as new_url:
+            alembic(new, new_url, "upgrade", "head")
+            _NEW_SCHEMAS[backend] = asyncio.run(schema(new_url))
+    return _NEW_SCHEMAS[backend]
+
+
+# Each run takes several migrations on a database: the fast tier takes the longest way (from
+# OLDEST) on SQLite; the full suite every earlier version on every database.
+@pytest.mark.parametrize(
+    ("backend", "start"),
+    [
+        pytest.param(
+            backend,
+            start,
+            id=f"{backend}-{start}",
+            marks=[] if (backend, start) == ("sqlite", OLDEST) else [pytest.mark.slow],
+        )
+        for start in EARLIER
+        for backend in ("sqlite", "postgresql", "mysql")
+    ],
+)
 def test_an_updated_project_has_the_schema_of_a_new_one_and_keeps_its_rows(
     backend: str, start: str, tmp_path: Path
 ) -> None:
     server_or_skip(backend)
     old = render_at(start, tmp_path / "old" / "shop")
-    new = render_at(CURRENT, tmp_path / "new" / "shop")
-    with database(backend, tmp_path) as old_url, database(backend, tmp_path) as new_url:
+    with database(backend, tmp_path) as old_url:
         alembic(old, old_url, "upgrade", "head")
         inserted_from = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         if versions.parse(start) < versions.parse("0.2.0"):
@@ -382,9 +417,8 @@ def test_an_updated_project_has_the_schema_of_a_new_one_and_keeps_its_rows(
         migrated_from = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         alembic(old, old_url, "upgrade", "head")
         migrated_by = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        alembic(new, new_url, "upgrade", "head")
 
-        assert asyncio.run(schema(old_url)) == asyncio.run(schema(new_url))
+        assert asyncio.run(schema(old_url)) == new_schema(backend, tmp_path)
         kept = asyncio.run(execute(old_url, sa.select(USERS).order_by(USERS.c.email)))
         assert [(row[1], *row[3:]) for row in kept] == [
             (row["email"], row["is_active"], row["is_superuser"], row["is_verified"])
@@ -469,6 +503,7 @@ def git(*args: str, cwd: Path) -> None:
     run("git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args, cwd=cwd)
 
 
+@pytest.mark.slow  # some 500 git processes, Copier's own
 def test_copier_update_works_on_a_project_copied_from_a_git_clone(tmp_path: Path) -> None:
     """Copier's own path: `copier copy` of a tagged git template records `_src_path` and
     `_commit`, and `copier update` then brings the next tagged version, keeping the user's
