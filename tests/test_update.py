@@ -108,9 +108,9 @@ def fast_only_for(*kept: str) -> list[Any]:
     ]
 
 
-# The fast tier updates from the last release here; from OLDEST, old_app's tests do the same
-# and more.
-@pytest.mark.parametrize("start", fast_only_for(EARLIER[-1]))
+# In the fast tier old_app's tests update from OLDEST and check the same and more; the full
+# suite runs this for every earlier version.
+@pytest.mark.parametrize("start", fast_only_for())
 def test_update_from_every_earlier_version_keeps_edits_and_fields(
     start: str, tmp_path: Path
 ) -> None:
@@ -280,6 +280,7 @@ def test_going_back_is_refused(old_app: Path) -> None:
     assert tree_hashes(old_app) == before
 
 
+@pytest.mark.slow  # a SQLite migration; the fast tier migrates in the schema test [sqlite-OLDEST]
 def test_schema_changes_arrive_as_a_revision_after_the_current_head(old_app: Path) -> None:
     """The upgrade revision follows whatever the head is at update time (here the last
     add-field migration, after the user's own), and migrates a SQLite database with users."""
@@ -456,6 +457,7 @@ def sqlite_rows(database: Path, query: str) -> list[tuple[object, ...]]:
         return connection.execute(query).fetchall()
 
 
+@pytest.mark.slow  # a SQLite migration; the fast tier migrates in the schema test [sqlite-OLDEST]
 def test_emails_one_account_apart_stop_the_upgrade_with_nothing_changed(old_app: Path) -> None:
     """SQLite's NOCASE folds ASCII letters only, so 0.1.0 could hold Ä@… and ä@… as two
     accounts: one address to the canonical form. The upgrade names them and changes nothing;
@@ -558,6 +560,7 @@ def test_copier_update_works_on_a_project_copied_from_a_git_clone(tmp_path: Path
     assert "nickname" in (projects["fielded"] / "fielded" / "users" / "table.py").read_text()
 
 
+@pytest.mark.slow  # a SQLite migration; the fast tier migrates in the schema test [sqlite-OLDEST]
 def test_sessions_survive_the_upgrade_without_a_refresh_token(old_app: Path) -> None:
     """A session opened under the old template keeps working until its token expires; it has
     no refresh token to renew it with (template 0.3.0 added them)."""
