@@ -100,17 +100,9 @@ def test_update_keeps_every_edit_and_brings_the_new_template(old_app: Path) -> N
             assert (old_app / rel).read_bytes() == content, rel
 
 
-def fast_only_for(*kept: str) -> list[Any]:
-    """EARLIER as parameters, those not in ``kept`` marked slow (the full suite runs them all)."""
-    return [
-        pytest.param(version, marks=[] if version in kept else [pytest.mark.slow])
-        for version in EARLIER
-    ]
-
-
-# In the fast tier old_app's tests update from OLDEST and check the same and more; the full
-# suite runs this for every earlier version.
-@pytest.mark.parametrize("start", fast_only_for())
+# In the fast tier old_app's tests update from OLDEST and check the same and more.
+@pytest.mark.slow
+@pytest.mark.parametrize("start", EARLIER)
 def test_update_from_every_earlier_version_keeps_edits_and_fields(
     start: str, tmp_path: Path
 ) -> None:
