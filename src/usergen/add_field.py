@@ -19,9 +19,9 @@ from usergen.errors import UsageError, UsergenError
 from usergen.fields import FieldOptions, check_backfill, parse_field
 from usergen.formatting import project_settings
 from usergen.merge import Conflict, Labels, check_resolved, merge_change
-from usergen.migrations import ADD_FIELD_MIGRATION, NewMigration, field_migration, read_revisions
+from usergen.migrations import ADD_FIELD_MIGRATION, field_migration, read_revisions
 from usergen.project import Project, field_names_in_code, load
-from usergen.render import CREATE_ONLY, Renderer
+from usergen.render import CREATE_ONLY, Draft, Renderer, format_drafts
 
 
 class ConflictError(UsergenError):
@@ -59,7 +59,7 @@ class Plan:
 def plan(
     project: Project,
     fields: list[dict[str, Any]],
-    migration: NewMigration,
+    migration: Draft,
     renderer: Renderer,
     label: str,
 ) -> Plan:
@@ -73,19 +73,26 @@ def plan(
     folder = project.root.name
     changed = {"fields"}
     ruff = project_settings(project.root)
-    old, _ = renderer.render(old_answers, folder, changed=changed, skip=CREATE_ONLY, ruff=ruff)
     history = [
         rel.path.relative_to(project.root).as_posix() for rel in read_revisions(project.root)
     ]
     # Markers anywhere in the project, not only in the files this change touches.
     check_resolved(project.root, [*renderer.paths(old_answers, folder), *history])
-    new, modes = renderer.render(new_answers, folder, changed=changed, skip=CREATE_ONLY, ruff=ruff)
+    # One ruff run formats both sides of the merge and the new revision.
+    (old, _), (new, modes), (revision, revision_modes) = format_drafts(
+        [
+            renderer.draft(old_answers, folder, changed=changed, skip=CREATE_ONLY, ruff=ruff),
+            renderer.draft(new_answers, folder, changed=changed, skip=CREATE_ONLY, ruff=ruff),
+            migration,
+        ]
+    )
     labels = Labels(yours="yours", base="generated before", theirs=label)
     merged = merge_change(project.root, old, new, labels)
     changes = files.Changes(project.root, dict(merged.writes), set(merged.deletes))
-    changes.writes[migration.relpath] = migration.content
-    modes[migration.relpath] = 0o644
-    return Plan(changes, modes, merged.conflicts, migration.relpath)
+    changes.writes.update(revision)
+    modes.update(revision_modes)
+    (revision_path,) = revision
+    return Plan(changes, modes, merged.conflicts, revision_path)
 
 
 @dataclass

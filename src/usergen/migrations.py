@@ -16,7 +16,7 @@ from usergen.field_code import enrich
 from usergen.formatting import project_settings
 
 if TYPE_CHECKING:
-    from usergen.render import Renderer
+    from usergen.render import Draft, Renderer
 
 VERSIONS = "migrations/versions"
 ADD_FIELD_MIGRATION = "includes/add_field_migration.py.jinja"
@@ -106,12 +106,6 @@ def next_revision_id(revisions: list[Revision]) -> str:
     return f"{max(numbers, default=0) + 1:04d}"
 
 
-@dataclass(frozen=True)
-class NewMigration:
-    relpath: str
-    content: bytes
-
-
 def field_migration(
     project: Path,
     slug: str,
@@ -120,9 +114,10 @@ def field_migration(
     renderer: "Renderer",
     *,
     today: dt.date | None = None,
-) -> NewMigration:
+) -> "Draft":
     """The revision file ``NNNN_<slug>.py`` rendered from ``template`` of ``renderer``'s
-    template folder, after the current head, formatted with the project's ruff settings.
+    template folder, after the current head, to be formatted with the project's ruff settings
+    (in one ruff run with the files the change merges: render.format_drafts).
 
     ``context["field"]`` is a field's spec; the template gets it with its code (field_code.py).
     """
@@ -132,7 +127,7 @@ def field_migration(
     relpath = f"{VERSIONS}/{revision}_{slug}.py"
     if (project / relpath).exists():
         raise UsergenError(f"{relpath} exists already")
-    content = renderer.render_template(
+    return renderer.draft_module(
         template,
         {
             **context,
@@ -141,6 +136,6 @@ def field_migration(
             "down_revision": down_revision,
             "create_date": (today or dt.date.today()).isoformat(),
         },
+        relpath,
         project_settings(project),
     )
-    return NewMigration(relpath, content.encode())

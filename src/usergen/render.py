@@ -10,6 +10,7 @@ Copier and Jinja are imported only when a command renders, so ``usergen --help``
 answer at once.
 """
 
+import copy
 import functools
 import json
 import os
@@ -19,6 +20,7 @@ import stat
 import sys
 import tempfile
 from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -113,10 +115,21 @@ def answers_of(files: dict[str, bytes]) -> dict[str, Any]:
 def _bytecode_cache() -> Any:
     """Jinja's cache of compiled templates in the user's cache folder (None if unwritable).
 
-    Compiling the templates costs more than rendering them; entries are keyed by each
-    template's source, so a changed template is simply compiled again.
+    Compiling the templates costs more than rendering them. Entries are keyed by each
+    template's name and source: a changed template is simply compiled again, and a released
+    template, unpacked into a new temporary folder by every command that renders it, finds its
+    entries again (Jinja's own key, the file path, added a set of entries per command).
     """
-    from jinja2 import FileSystemBytecodeCache
+    from jinja2 import BytecodeCache, FileSystemBytecodeCache
+    from jinja2.bccache import Bucket
+
+    class SourceKeyedCache(FileSystemBytecodeCache):
+        def get_bucket(
+            self, environment: Any, name: str, filename: str | None, source: str
+        ) -> Bucket:
+            return BytecodeCache.get_bucket(
+                self, environment, name, self.get_source_checksum(source), source
+            )
 
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     folder = Path(base, "usergen", "jinja")
@@ -124,16 +137,23 @@ def _bytecode_cache() -> Any:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    return FileSystemBytecodeCache(str(folder)) if os.access(folder, os.W_OK) else None
+    return SourceKeyedCache(str(folder)) if os.access(folder, os.W_OK) else None
 
 
 def load_config(root: Path | None = None) -> dict[str, Any]:
     """The template's copier.yml."""
     path = (root or template_root()) / "copier.yml"
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    # A command reads it up to five times (versions, questions, each render): parsed once.
+    config = _parse_config(path.read_text(encoding="utf-8"))
     if not isinstance(config, dict):
         raise UsergenError(f"{path} is not a Copier configuration")
-    return config
+    return copy.deepcopy(config)
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_config(text: str) -> Any:
+    # libyaml's loader where PyYAML has it: the pure-Python one takes about 25 ms for copier.yml.
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def template_version(config: Mapping[str, Any]) -> str:
@@ -175,6 +195,34 @@ class _Settings(dict[str, Any]):
         raise UsergenError(f"the template uses _copier_conf.{key}, which usergen cannot render")
 
 
+@dataclass
+class Draft:
+    """A render whose Python files ruff has not formatted yet."""
+
+    files: dict[str, bytes]
+    modes: dict[str, int]
+    # Every path of the project, where ``files`` is part of it (see format_python).
+    layout: list[str]
+    ruff: RuffSettings
+
+
+def format_drafts(drafts: list[Draft]) -> list[tuple[dict[str, bytes], dict[str, int]]]:
+    """Each draft's files, formatted, and modes (as Renderer.render returns them). Drafts of one
+    project share its ruff settings, and one ruff run formats them all."""
+    settings = {draft.ruff for draft in drafts}
+    if len(settings) != 1:
+        raise ValueError("drafts formatted together need the same ruff settings")
+    formatted = format_python(
+        [draft.files for draft in drafts], settings.pop(), [draft.layout for draft in drafts]
+    )
+    results = []
+    for draft, files in zip(drafts, formatted, strict=True):
+        for target in files.keys() - draft.modes.keys():
+            del files[target]  # rendered for its settings only
+        results.append((files, draft.modes))
+    return results
+
+
 class Renderer:
     """Renders the template as Copier does, without Copier.
 
@@ -200,6 +248,7 @@ class Renderer:
         self.suffix = str(self.config.get("_templates_suffix", ".jinja"))
         self.source = self.root / str(self.config.get("_subdirectory", ""))
         self.env = self._environment()
+        self._paths: dict[str, list[str]] = {}
 
     def _environment(self) -> "SandboxedEnvironment":
         from jinja2 import FileSystemLoader, StrictUndefined, Undefined
@@ -303,6 +352,20 @@ class Renderer:
         answers change: templates whose path or source mentions one of them, or the recorded
         answers, or that import another template. Paths in ``skip`` are left out.
         """
+        draft = self.draft(answers, folder_name, changed=changed, skip=skip, ruff=ruff)
+        return format_drafts([draft])[0]
+
+    def draft(
+        self,
+        answers: Mapping[str, Any],
+        folder_name: str,
+        *,
+        changed: Collection[str] | None = None,
+        skip: Collection[str] = (),
+        ruff: RuffSettings = TEMPLATE_SETTINGS,
+    ) -> "Draft":
+        """What ``render`` returns, before ruff formats it: ``format_drafts`` formats several drafts
+        (the two sides of a merge) in one ruff run."""
         context = self.context(answers, folder_name)
         answers_file = str(context["_copier_conf"]["answers_file"])
         mentions = self._mentions(changed) if changed is not None else None
@@ -341,15 +404,19 @@ class Renderer:
                 files[target] = source.read_bytes()
             if wanted:
                 modes[target] = stat.S_IMODE(source.stat().st_mode)
-        layout = self.paths(answers, folder_name) if changed is not None else None
-        formatted = format_python([files], ruff, [layout] if layout else None)[0]
-        for target in formatted.keys() - modes.keys():
-            del formatted[target]  # rendered for its settings only
-        return formatted, modes
+        layout = self.paths(answers, folder_name) if changed is not None else []
+        return Draft(files, modes, layout, ruff)
 
     def paths(self, answers: Mapping[str, Any], folder_name: str) -> list[str]:
         """The relative paths of every file ``render`` writes for ``answers``, without rendering
         a single file's content (quick: for checks over the whole project)."""
+        # A command asks for the same answers' paths more than once (a check, then a render).
+        key = json.dumps([answers, folder_name], sort_keys=True, default=str)
+        if key not in self._paths:
+            self._paths[key] = self._find_paths(answers, folder_name)
+        return list(self._paths[key])
+
+    def _find_paths(self, answers: Mapping[str, Any], folder_name: str) -> list[str]:
         context = self.context(answers, folder_name)
         answers_file = str(context["_copier_conf"]["answers_file"])
         excluded = self._exclusions(context)
@@ -365,17 +432,23 @@ class Renderer:
     def precompile(self) -> None:
         """Compile the templates into the bytecode cache now, so the next command (add-field,
         which must answer quickly) finds them compiled."""
-        for source in self.root.rglob(f"*{self.suffix}"):
-            self.env.get_template(source.relative_to(self.root).as_posix())
-        for source in (self.root / "includes").glob("*.jinja"):
+        includes = (self.root / "includes").glob("*.jinja")
+        for source in [*self.source.rglob(f"*{self.suffix}"), *includes]:
             self.env.get_template(source.relative_to(self.root).as_posix())
 
     def render_template(self, name: str, context: Mapping[str, Any], ruff: RuffSettings) -> str:
         """Render one Python module of the template folder (by its path there) with
         ``context``, formatted by ruff with the settings ``ruff`` (a project's)."""
-        text = self.env.get_template(name).render(**context)
         module = "module.py"
-        return format_python([{module: text.encode()}], ruff)[0][module].decode()
+        files, _ = format_drafts([self.draft_module(name, context, module, ruff)])[0]
+        return files[module].decode()
+
+    def draft_module(
+        self, name: str, context: Mapping[str, Any], relpath: str, ruff: RuffSettings
+    ) -> Draft:
+        """``render_template``'s module as the project's file ``relpath``, not yet formatted."""
+        text = self.env.get_template(name).render(**context)
+        return Draft({relpath: text.encode()}, {relpath: 0o644}, [], ruff)
 
     def _sources(self) -> Iterator[Path]:
         for path in sorted(self.source.rglob("*")):
