@@ -25,6 +25,7 @@ RELEASES = {
     "0.1.0": "94f8474abcb4a2ee53088df51528651e4cd1fcd1",
     "0.2.0": "910c9206ec9c0c1853215370e38be2390120d231",
     "0.3.0": "8f03c5cd128db78f1c1e1636ac0b00ae1ecf8d3e",
+    "0.4.0": "1bf1e2f47bda68e7cbb922b8567794a3f7d6bb0b",
 }
 RELEASES_FOLDER = Path(__file__).resolve().parent / "releases"
 TEMPLATE_PARTS = ("copier.yml", "template", "includes")
