@@ -117,13 +117,15 @@ def apply_change(change: FieldsChange, *, dry_run: bool, inline_conflicts: bool)
     project = change.project
     # The installed template writes the revision: its migration templates read the field
     # specs of any version.
+    installed = Renderer()
     migration = field_migration(
-        project.root, change.slug, change.migration_template, change.migration_context, Renderer()
+        project.root, change.slug, change.migration_template, change.migration_context, installed
     )
     # The project's own template version renders both sides, so the merge is exact whatever
     # version the project is at; `usergen update` is what moves it to another version.
     with versions.template_of(project.template_version) as root:
-        planned = plan(project, change.fields, migration, Renderer(root), change.label)
+        renderer = installed if root.resolve() == installed.root else Renderer(root)
+        planned = plan(project, change.fields, migration, renderer, change.label)
     changes, conflicts = planned.changes, planned.conflicts
     if conflicts and not inline_conflicts:
         raise ConflictError(
