@@ -120,16 +120,16 @@ def _bytecode_cache() -> Any:
     template, unpacked into a new temporary folder by every command that renders it, finds its
     entries again (Jinja's own key, the file path, added a set of entries per command).
     """
-    from jinja2 import BytecodeCache, FileSystemBytecodeCache
+    from jinja2 import FileSystemBytecodeCache
     from jinja2.bccache import Bucket
 
     class SourceKeyedCache(FileSystemBytecodeCache):
         def get_bucket(
             self, environment: Any, name: str, filename: str | None, source: str
         ) -> Bucket:
-            return BytecodeCache.get_bucket(
-                self, environment, name, self.get_source_checksum(source), source
-            )
+            # The source's checksum stands where Jinja keys by the template's file path.
+            checksum = self.get_source_checksum(source)
+            return super().get_bucket(environment, name, checksum, source)
 
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     folder = Path(base, "usergen", "jinja")
