@@ -279,7 +279,7 @@ def test_an_unimplemented_copier_setting_fails_loudly(tmp_path: Path) -> None:
             shutil.copytree(source, tmp_path / part)
         else:
             shutil.copy2(source, tmp_path / part)
-    readme = tmp_path / "template" / "README.md.jinja"
+    readme = tmp_path / "template" / "{% if not existing_app %}README.md{% endif %}.jinja"
     readme.write_text(readme.read_text() + "{{ _copier_conf.vcs_ref }}\n")
 
     with pytest.raises(UsergenError, match=r"_copier_conf\.vcs_ref, which usergen cannot render"):

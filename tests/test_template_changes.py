@@ -11,6 +11,7 @@ released, INTENDED starts empty again for the next one.
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.test_render import SHAPES, every_type
 from usergen import versions
@@ -20,7 +21,16 @@ from usergen.render import ANSWERS_FILE, Renderer
 BASELINE = max(versions.RELEASES, key=versions.parse)
 
 # Path in the project ("{package}" for the package folder) → why it differs from BASELINE.
-INTENDED: dict[str, str] = {}
+INTENDED: dict[str, str] = {
+    "{package}/main.py": "install_users(app) adds the user accounts to any FastAPI app (usergen "
+    "init wires it into an existing one); create_app builds this app with it",
+    "{package}/handlers.py": "the 503 handlers the user routes need are installed apart from "
+    "this app's own 405 handler, so an existing app gets only the former",
+}
+# Answer → why this version records it (with its value for a new app).
+NEW_ANSWERS: dict[str, tuple[str, object]] = {
+    "existing_app": ("where `usergen init` put the user module; empty for a new app", {}),
+}
 
 
 def answer_sets() -> dict[str, dict[str, Any]]:
@@ -80,14 +90,13 @@ def test_only_intended_differences_from_the_last_release(name: str) -> None:
         f"these files differ from what template {BASELINE} generates; list each intended "
         "change in INTENDED with its reason"
     )
-    # The answers file differs by the recorded version only.
-    assert (
-        before[ANSWERS_FILE].replace(
-            f"template_version: {BASELINE}".encode(),
-            f"template_version: {versions.current()}".encode(),
-        )
-        == after[ANSWERS_FILE]
-    )
+    # The answers file differs by the recorded version and the new answers only.
+    old, new = yaml.safe_load(before[ANSWERS_FILE]), yaml.safe_load(after[ANSWERS_FILE])
+    assert new == {
+        **old,
+        "template_version": versions.current(),
+        **{name: value for name, (_, value) in NEW_ANSWERS.items()},
+    }
 
 
 @pytest.mark.slow
@@ -95,7 +104,9 @@ def test_every_intended_difference_is_real() -> None:
     """An entry whose file no longer differs (or no longer exists) is removed, so the list
     stays the exact change log of this version."""
     if versions.current() == BASELINE:
-        assert INTENDED == {}, "a release starts the list of intended differences again"
+        assert INTENDED == {} and NEW_ANSWERS == {}, (
+            "a release starts the lists of intended differences and new answers again"
+        )
         return
     differing: set[str] = set()
     for name, answers in ANSWER_SETS.items():

@@ -172,10 +172,22 @@ _CASTS: dict[str, Any] = {
     "str": str,
     "int": int,
     "float": float,
-    "bool": bool,
+    "bool": lambda value: _to_bool(value),
     "json": lambda value: json.loads(value) if isinstance(value, str) else value,
     "yaml": lambda value: yaml.safe_load(value) if isinstance(value, str) else value,
 }
+
+
+def _to_bool(value: Any) -> bool:
+    """A bool answer as Copier reads it: a rendered default such as "False" is false."""
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("y", "yes", "t", "true", "on", "1"):
+            return True
+        if lowered in ("n", "no", "f", "false", "off", "0", ""):
+            return False
+        raise UsergenError(f"{value!r} is not a yes/no answer")
+    return bool(value)
 
 
 def _jsonable(value: Any) -> Any:
