@@ -77,6 +77,7 @@ def test_new_records_the_answers(default_project: Path) -> None:
     assert answers == {
         "data_layer": "databases",
         "database": "sqlite",
+        "existing_app": {},
         "fields": [],
         "package_name": "shop",
         "project_name": "shop",

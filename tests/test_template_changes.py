@@ -24,6 +24,10 @@ BASELINE = max(versions.RELEASES, key=versions.parse)
 INTENDED: dict[str, str] = {
     "{package}/main.py": "install_users(app) adds the user accounts to any FastAPI app (usergen "
     "init wires it into an existing one); create_app builds this app with it",
+    "tests/test_users.py": "the unknown-user test's id is fixed, not random at import, so "
+    "pytest-xdist workers collect the same tests",
+    "tests/test_refresh.py": "the malformed-token test's tokens are fixed, not random at import, "
+    "so pytest-xdist workers collect the same tests",
     "{package}/handlers.py": "the 503 handlers the user routes need are installed apart from "
     "this app's own 405 handler, so an existing app gets only the former",
 }

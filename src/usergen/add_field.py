@@ -74,7 +74,8 @@ def plan(
     changed = {"fields"}
     ruff = project_settings(project.root)
     history = [
-        rel.path.relative_to(project.root).as_posix() for rel in read_revisions(project.root)
+        rel.path.relative_to(project.root).as_posix()
+        for rel in read_revisions(project.root, project.versions_dir)
     ]
     # Markers anywhere in the project, not only in the files this change touches.
     check_resolved(project.root, [*renderer.paths(old_answers, folder), *history])
@@ -119,7 +120,7 @@ def apply_change(change: FieldsChange, *, dry_run: bool, inline_conflicts: bool)
     # specs of any version.
     installed = Renderer()
     migration = field_migration(
-        project.root, change.slug, change.migration_template, change.migration_context, installed
+        project, change.slug, change.migration_template, change.migration_context, installed
     )
     # The project's own template version renders both sides, so the merge is exact whatever
     # version the project is at; `usergen update` is what moves it to another version.

@@ -16,6 +16,7 @@ from usergen.field_code import enrich
 from usergen.formatting import project_settings
 
 if TYPE_CHECKING:
+    from usergen.project import Project
     from usergen.render import Draft, Renderer
 
 VERSIONS = "migrations/versions"
@@ -74,8 +75,9 @@ def read_revision(path: Path) -> Revision:
     return Revision(path, revision, down)
 
 
-def read_revisions(project: Path) -> list[Revision]:
-    folder = project / VERSIONS
+def read_revisions(root: Path, versions: str = VERSIONS) -> list[Revision]:
+    """The revision files in the folder ``versions`` of the project at ``root``."""
+    folder = root / versions
     if not folder.is_dir():
         raise UsergenError(f"{folder} is missing: this project has no migrations to extend")
     return [read_revision(path) for path in sorted(folder.glob("*.py"))]
@@ -107,7 +109,7 @@ def next_revision_id(revisions: list[Revision]) -> str:
 
 
 def field_migration(
-    project: Path,
+    project: "Project",
     slug: str,
     template: str,
     context: dict[str, Any],
@@ -121,11 +123,11 @@ def field_migration(
 
     ``context["field"]`` is a field's spec; the template gets it with its code (field_code.py).
     """
-    revisions = read_revisions(project)
+    revisions = read_revisions(project.root, project.versions_dir)
     down_revision = head(revisions)
     revision = next_revision_id(revisions)
-    relpath = f"{VERSIONS}/{revision}_{slug}.py"
-    if (project / relpath).exists():
+    relpath = f"{project.versions_dir}/{revision}_{slug}.py"
+    if (project.root / relpath).exists():
         raise UsergenError(f"{relpath} exists already")
     return renderer.draft_module(
         template,
@@ -135,7 +137,8 @@ def field_migration(
             "revision": revision,
             "down_revision": down_revision,
             "create_date": (today or dt.date.today()).isoformat(),
+            "user_table": project.user_table,
         },
         relpath,
-        project_settings(project),
+        project_settings(project.root),
     )

@@ -10,6 +10,7 @@ import yaml
 from usergen import questions
 from usergen.errors import UsergenError
 from usergen.fields import check_spec
+from usergen.migrations import VERSIONS
 from usergen.render import ANSWERS_FILE
 
 DATABASES = questions.choices("database")
@@ -41,6 +42,32 @@ class Project:
     @property
     def template_version(self) -> str:
         return str(self.answers["template_version"])
+
+    @property
+    def existing_app(self) -> dict[str, Any]:
+        """Where `usergen init` put the user module into an existing app (empty for a new app)."""
+        return dict(self.answers.get("existing_app") or {})
+
+    @property
+    def package_dir(self) -> str:
+        """The folder of the package (relative to the root), as copier.yml computes it."""
+        source = str(self.existing_app.get("source_dir") or ".")
+        path = self.package.replace(".", "/")
+        return path if source == "." else f"{source}/{path}"
+
+    @property
+    def users_dir(self) -> str:
+        """The folder of the user modules (table.py, schemas.py, …)."""
+        return self.package_dir if self.existing_app else f"{self.package_dir}/users"
+
+    @property
+    def versions_dir(self) -> str:
+        """The folder of the Alembic revisions the user tables' migrations go into."""
+        return str(self.existing_app.get("versions_dir") or VERSIONS)
+
+    @property
+    def user_table(self) -> str:
+        return str(self.existing_app.get("user_table") or "user")
 
 
 def find_root(start: Path) -> Path:
@@ -78,7 +105,12 @@ def load(start: Path) -> Project:
             raise _damaged(path, f"{key} is missing or not a {kind.__name__}")
     # A full check of the name renders copier.yml's rule, too slow for `usergen fields`; the
     # name was checked when the project was generated, and here must only be no path.
-    if not answers["package_name"].isidentifier():
+    existing_app = answers.get("existing_app") or {}
+    if not isinstance(existing_app, dict):
+        raise _damaged(path, "existing_app is not a mapping")
+    # In an existing app, the package is the user module inside the app's (e.g. shop.users).
+    parts = answers["package_name"].split(".") if existing_app else [answers["package_name"]]
+    if not all(part.isidentifier() for part in parts):
         raise _damaged(path, f"package_name {answers['package_name']!r} is not a Python name")
     if answers["database"] not in DATABASES:
         raise _damaged(path, f"database must be one of {', '.join(DATABASES)}")
@@ -90,12 +122,13 @@ def load(start: Path) -> Project:
             taken.append(check_spec(spec, taken)["name"])
         except UsergenError as error:
             raise _damaged(path, str(error)) from None
-    if not (root / answers["package_name"]).is_dir():
+    project = Project(root, answers)
+    if not (root / project.package_dir).is_dir():
         raise UsergenError(
-            f"{root / answers['package_name']} is missing: {path} names a package this "
+            f"{root / project.package_dir} is missing: {path} names a package this "
             "project does not have"
         )
-    return Project(root, answers)
+    return project
 
 
 def _damaged(path: Path, why: str) -> UsergenError:
@@ -106,7 +139,7 @@ def _damaged(path: Path, why: str) -> UsergenError:
 
 
 # The modules that define the user classes, whose attributes are user fields.
-_USER_MODULES = ("users/table.py", "users/schemas.py")
+_USER_MODULES = ("table.py", "schemas.py")
 # Every user class has the email; the others there (e.g. a table of sessions) do not.
 _USER_MARK = "email"
 
@@ -123,7 +156,7 @@ def field_names_in_code(project: Project) -> dict[str, str]:
     """
     names: dict[str, str] = {}
     for module in _USER_MODULES:
-        rel = f"{project.package}/{module}"
+        rel = f"{project.users_dir}/{module}"
         try:
             tree = ast.parse((project.root / rel).read_bytes())
         except (OSError, SyntaxError, ValueError):

@@ -33,7 +33,7 @@ from usergen.errors import UsageError, UsergenError
 from usergen.fields import BUILT_IN_SINCE
 from usergen.formatting import project_settings
 from usergen.merge import Conflict, Labels, check_resolved, merge_change
-from usergen.migrations import VERSIONS, head, next_revision_id, read_revisions
+from usergen.migrations import head, next_revision_id, read_revisions
 from usergen.project import DATA_LAYER_SINCE, DATA_LAYERS, DATABASES, Project, load
 from usergen.render import CREATE_ONLY, Renderer
 
@@ -95,13 +95,14 @@ def target_answers(
     return dict(loaded)
 
 
-def keep_history(old: dict[str, bytes], new: dict[str, bytes]) -> None:
-    """Make ``new`` leave the migration history as the project has it (see the module doc)."""
+def keep_history(old: dict[str, bytes], new: dict[str, bytes], versions: str) -> None:
+    """Make ``new`` leave the migration history (in the folder ``versions``) as the project has
+    it (see the module doc)."""
     for rel in [*new]:
-        if rel.startswith(f"{VERSIONS}/") and rel not in old:
+        if rel.startswith(f"{versions}/") and rel not in old:
             del new[rel]
     for rel, content in old.items():
-        if rel.startswith(f"{VERSIONS}/"):
+        if rel.startswith(f"{versions}/"):
             new[rel] = content
 
 
@@ -156,10 +157,10 @@ def upgrade_migration(
         )
     if not steps:
         return None
-    revisions = read_revisions(project.root)
+    revisions = read_revisions(project.root, project.versions_dir)
     revision = next_revision_id(revisions)
     target = crossed[-1]
-    relpath = f"{VERSIONS}/{revision}_usergen_{target.replace('.', '_')}.py"
+    relpath = f"{project.versions_dir}/{revision}_usergen_{target.replace('.', '_')}.py"
     if (project.root / relpath).exists():
         raise UsergenError(f"{relpath} exists already")
     imports = {line for step in steps for line in step["imports"]}
@@ -218,11 +219,11 @@ def update(
     ruff = project_settings(project.root)
     with versions.template_of(old_version) as root:
         old, _ = Renderer(root).render(project.answers, folder, skip=CREATE_ONLY, ruff=ruff)
-    check_resolved(project.root, [*old, *history(project.root)])
+    check_resolved(project.root, [*old, *history(project)])
     with versions.template_of(target) as root:
         renderer = Renderer(root)
         new, modes = renderer.render(new_answers, folder, skip=CREATE_ONLY, ruff=ruff)
-        keep_history(old, new)
+        keep_history(old, new, project.versions_dir)
         crossed = [
             version
             for version in versions.shipped()
@@ -263,9 +264,10 @@ def check_no_field_becomes_built_in(project: Project, old_version: str, target: 
             )
 
 
-def history(root: Path) -> list[str]:
+def history(project: Project) -> list[str]:
     """The project's migration files (relative paths)."""
-    return [path.relative_to(root).as_posix() for path in sorted((root / VERSIONS).glob("*.py"))]
+    folder = project.root / project.versions_dir
+    return [path.relative_to(project.root).as_posix() for path in sorted(folder.glob("*.py"))]
 
 
 def finish(
