@@ -322,6 +322,28 @@ def test_test_apps_and_mounted_sub_apps_are_not_candidates(tmp_path: Path) -> No
     assert project.tests_dir == Path("tests")
 
 
+def test_a_factory_called_at_module_level_is_the_factory(tmp_path: Path) -> None:
+    """`app = create_app()` beside the factory: the factory is where routers are included,
+    so that is the app init edits."""
+    write(
+        tmp_path,
+        {
+            "site/__init__.py": "",
+            "site/main.py": """
+                from fastapi import FastAPI
+
+                def create_app() -> FastAPI:
+                    return FastAPI()
+
+                app = create_app()
+            """,
+        },
+    )
+    assert detect(tmp_path).app == AppLocation(
+        "site.main", Path("site/main.py"), "create_app", factory=True
+    )
+
+
 def test_package_option_limits_the_search(tmp_path: Path) -> None:
     write(
         tmp_path,

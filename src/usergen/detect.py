@@ -238,7 +238,7 @@ def _is_test(path: Path) -> bool:
     )
 
 
-def _is_their_code(path: Path, alembic: "AlembicEnv | None") -> bool:
+def _is_their_code(path: Path, alembic: AlembicEnv | None) -> bool:
     """The app's own code: not tests, not the Alembic environment or its revisions."""
     if _is_test(path):
         return False
@@ -374,8 +374,6 @@ def _apps_in(module: _Module) -> list[AppLocation]:
     mounts into another left out), and factories — functions that build a FastAPI app and
     return it."""
     names = _fastapi_names(module.tree)
-    if not names and "FastAPI" not in ast.unparse(module.tree):
-        return []
     mounted = {
         node.args[1].id
         for node in ast.walk(module.tree)
@@ -611,8 +609,8 @@ def _find_alembic(root: Path, files: list[Path]) -> AlembicEnv | None:
             parser.read(root / ini, encoding="utf-8")
             if parser.has_option("alembic", "script_location"):
                 return _alembic_env(root, ini, parser)
-        except configparser.Error:
-            continue
+        except (configparser.Error, UnicodeDecodeError):
+            continue  # not an Alembic ini: pytest.ini, tox.ini, setup.cfg-like files
     return None
 
 
