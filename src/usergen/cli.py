@@ -158,6 +158,105 @@ def new(
     )
 
 
+@app.command()
+def init(
+    path: Annotated[
+        Path, typer.Argument(help="The existing project (its root folder).", show_default=False)
+    ] = Path("."),
+    package: Annotated[
+        str | None,
+        typer.Option("--package", help="Your package, if init cannot tell which it is."),
+    ] = None,
+    app_: Annotated[
+        str | None,
+        typer.Option(
+            "--app",
+            metavar="MODULE:ATTR",
+            help="Your FastAPI app (e.g. shop.main:app) or its factory (shop.app:create_app), "
+            "if init cannot tell which it is.",
+        ),
+    ] = None,
+    module: Annotated[
+        str, typer.Option("--module", help="Name of the user module inside your package.")
+    ] = "users",
+    db: Annotated[
+        str | None,
+        answer_option(
+            "database",
+            "--db",
+            help="Your database, if your database URL does not say it.",
+        ),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url", help="Your database's URL, if init cannot read it from your code."
+        ),
+    ] = None,
+    data_layer: Annotated[
+        str | None,
+        answer_option(
+            "data_layer",
+            "--data-layer",
+            help="How the user module reaches the database. Default: sqlalchemy.",
+        ),
+    ] = None,
+    user_table: Annotated[
+        str | None,
+        typer.Option(
+            "--user-table", help="Name of the user table, if your app has a table named user."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the whole change as a diff; write nothing.")
+    ] = False,
+) -> None:
+    """Add the user module to the existing FastAPI app at PATH, wired into it."""
+    from usergen import init as initializer
+
+    options = initializer.Options(
+        package=package,
+        app=app_,
+        module=module,
+        database=db,
+        database_url=database_url,
+        data_layer=data_layer,
+        user_table=user_table,
+    )
+    plan = attempt(lambda: initializer.plan(path, options))
+    typer.echo("Found:")
+    for line in plan.project.describe():
+        typer.echo(f"  {line}")
+    if dry_run:
+        typer.echo("\n" + plan.diff(), nl=False)
+    elif plan.writes:
+        attempt(lambda: initializer.apply(plan))
+    typer.echo("")
+    verb = "would " if dry_run else ""
+    for rel in plan.created:
+        typer.echo(f"  {verb}create  {rel}")
+    for rel in plan.edited:
+        typer.echo(f"  {verb}edit    {rel}")
+    for rel in sorted(plan.kept):
+        typer.echo(f"  kept    {rel} (your version)")
+    if not plan.writes:
+        typer.echo("The user module is in place already; nothing changed.")
+    for note in plan.notes:
+        typer.echo(f"note: {note}")
+    for step in plan.manual:
+        typer.echo(f"\nDo this by hand ({step.where}) in {step.path}:\n")
+        typer.echo("".join(f"    {line}\n" for line in step.snippet.splitlines()), nl=False)
+    if plan.writes and not dry_run:
+        package_name = plan.answers["package_name"]
+        typer.echo(
+            "\nNext: install the dependencies, then apply the migration (alembic upgrade "
+            f"head, or python -m {package_name} migrate). Protect a route with:\n\n"
+            f"    from {package_name}.dependencies import CurrentUser\n\n"
+            '    @router.get("/mine")\n'
+            "    async def mine(user: CurrentUser) -> ...: ..."
+        )
+
+
 def report_conflicts(error: "ConflictError") -> typer.Exit:
     """Say where each conflict is, with both sides, and how to go on."""
     typer.echo(f"error: {error}", err=True)

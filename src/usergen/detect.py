@@ -14,7 +14,7 @@ import configparser
 import os
 import re
 import tomllib
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -139,13 +139,26 @@ class ExistingProject:
         ]
 
 
-def detect(root: Path, *, package: str | None = None, app: str | None = None) -> ExistingProject:
+def detect(
+    root: Path,
+    *,
+    package: str | None = None,
+    app: str | None = None,
+    ignore: Collection[str] = (),
+) -> ExistingProject:
     """Read the project at ``root``. ``package`` (an import name) and ``app``
-    (``module:attribute``) settle what cannot be told from the code alone."""
+    (``module:attribute``) settle what cannot be told from the code alone. Files in the
+    folders ``ignore`` (relative paths: the user module and its tests, once init has written
+    them) are not the app's."""
     root = root.resolve()
     if not root.is_dir():
         raise DetectionError(f"{root} is not a folder.")
-    files = list(_project_files(root))
+    skipped = [Path(folder) for folder in ignore]
+    files = [
+        path
+        for path in project_files(root)
+        if not any(path.is_relative_to(folder) for folder in skipped)
+    ]
     modules = _parse_modules(root, files)
     alembic = _find_alembic(root, files)
     code = [m for m in modules if _is_their_code(m.path, alembic)]
@@ -187,7 +200,7 @@ class _Module:
     tree: ast.Module
 
 
-def _project_files(root: Path) -> Iterator[Path]:
+def project_files(root: Path) -> Iterator[Path]:
     """Every file under ``root`` (relative, in a stable order), leaving out virtual
     environments, build output, VCS data and hidden folders: none of that is theirs."""
     for folder, dirs, names in os.walk(root):

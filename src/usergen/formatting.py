@@ -10,11 +10,12 @@ Ruff runs once per batch of files, over a temporary folder: starting it costs mo
 formatting a file.
 """
 
+import contextlib
 import shutil
 import subprocess
 import tempfile
 import tomllib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,3 +140,34 @@ def _run(arguments: list[str], cwd: Path) -> None:
             f"ruff {arguments[0]} failed on the rendered code: "
             f"{(result.stderr or result.stdout).strip()}"
         )
+
+
+@contextlib.contextmanager
+def mirror_project(
+    root: Path, files: Mapping[str, str], layout: Collection[str], configs: Collection[str]
+) -> Iterator[Path]:
+    """A temporary copy of the shape of the project at ``root``, for ruff to see it as it will
+    be: its configuration files (``configs``), an empty file for each module of ``layout``
+    (including those about to be written, which count as first-party only if they exist),
+    and ``files`` (path → text) with their content."""
+    with tempfile.TemporaryDirectory(prefix="usergen-mirror-") as tmp:
+        mirror = Path(tmp)
+        for rel in {*layout, *files}:
+            (mirror / rel).parent.mkdir(parents=True, exist_ok=True)
+            (mirror / rel).touch()
+        for rel in configs:
+            (mirror / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(root / rel, mirror / rel)
+        for rel, text in files.items():
+            (mirror / rel).write_text(text, encoding="utf-8")
+        yield mirror
+
+
+def sort_imports(
+    root: Path, files: Mapping[str, str], layout: Collection[str], configs: Collection[str]
+) -> dict[str, str]:
+    """``files`` (the project's paths → text) with their imports sorted as ruff sorts them in
+    the project at ``root`` (see `mirror_project` for the other arguments)."""
+    with mirror_project(root, files, layout, configs) as mirror:
+        _run([*_check_imports(), "--no-cache", *files], mirror)
+        return {rel: (mirror / rel).read_text(encoding="utf-8") for rel in files}
