@@ -227,12 +227,19 @@ def add_import(source: str, *, path: Path, import_line: str, comment: str | None
 
     statement = _parse_import(import_line)
     small = statement.body[0]
-    if isinstance(small, cst.Import):
+    # The module whose import matters: `a.b` for `import a.b`, `a.b` for `from a import b`
+    # (b may be a module, so `import a` alone does not count).
+    target = None
+    if isinstance(small, cst.Import) and len(small.names) == 1:
         target = _dotted(small.names[0].name)
-    else:
-        assert isinstance(small, cst.ImportFrom)
-        target = None if small.relative else _dotted(small.module)
-    if target is None or (isinstance(small, cst.Import) and len(small.names) != 1):
+    elif (
+        isinstance(small, cst.ImportFrom)
+        and not small.relative
+        and not isinstance(small.names, cst.ImportStar)
+        and len(small.names) == 1
+    ):
+        target = f"{_dotted(small.module)}.{_dotted(small.names[0].name)}"
+    if target is None:
         raise ValueError(f"not an import of one absolute module: {import_line!r}")
     if comment:
         text = (
@@ -244,19 +251,21 @@ def add_import(source: str, *, path: Path, import_line: str, comment: str | None
         tree = cst.parse_module(source)
     except cst.ParserSyntaxError as error:
         raise NeedsManualEdit(
-            ManualStep(path, "with the imports at the top of the file", tree_code(statement)),
+            ManualStep(path, "with the imports at the top of the file", _tree_code(statement)),
             f"{path} does not parse: {error}",
         ) from None
     for imported in _runtime_imports(tree):
         if any(name == target or name.startswith(target + ".") for name in imported):
             return source
+    if not source:
+        tree = tree.with_changes(has_trailing_newline=True)
     body = list(tree.body)
     index, statement = _import_site(tree, statement)
     body.insert(index, statement)
     return tree.with_changes(body=body).code
 
 
-def tree_code(node: cst.CSTNode) -> str:
+def _tree_code(node: cst.CSTNode) -> str:
     """A statement's code on its own, without its line ending."""
     import libcst as cst
 
@@ -273,7 +282,7 @@ def _manual_wiring(
     app_name: str = "app",
     where: str | None = None,
 ) -> NeedsManualEdit:
-    call_text = tree_code(_call_statement(call, app_name))
+    call_text = _tree_code(_call_statement(call, app_name))
     if where is not None:
         pass
     elif factory:
