@@ -283,14 +283,12 @@ def _manual_wiring(
     where: str | None = None,
 ) -> NeedsManualEdit:
     call_text = _tree_code(_call_statement(call, app_name))
-    if where is not None:
-        pass
-    elif factory:
+    if where is None and factory:
         where = (
             f"in {path}, inside `{attribute}()`, right after the line that creates the FastAPI"
             f" app (`{app_name} = FastAPI(...)`)"
         )
-    else:
+    elif where is None:
         where = (
             f"in {path}, right after the line that creates the FastAPI app `{attribute}`,"
             " at the top level of the module"
