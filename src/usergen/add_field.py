@@ -72,7 +72,7 @@ def plan(
     )
     folder = project.root.name
     changed = {"fields"}
-    ruff = project_settings(project.root)
+    ruff = project_settings(project.root, existing_app=bool(project.existing_app))
     history = [
         rel.path.relative_to(project.root).as_posix()
         for rel in read_revisions(project.root, project.versions_dir)

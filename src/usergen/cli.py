@@ -14,6 +14,7 @@ from usergen.errors import UsergenError
 if TYPE_CHECKING:
     from usergen.add_field import ChangeResult, ConflictError
     from usergen.merge import Conflict
+    from usergen.project import Project
 
 app = typer.Typer(
     name="usergen",
@@ -257,6 +258,14 @@ def init(
         )
 
 
+def migrate_command(project: "Project") -> str:
+    """The command that applies a project's migrations: its own in a new app, the module's
+    in an existing one (whose own commands are its own)."""
+    if project.existing_app:
+        return f"python -m {project.package} migrate"
+    return f"{project.package} migrate"
+
+
 def report_conflicts(error: "ConflictError") -> typer.Exit:
     """Say where each conflict is, with both sides, and how to go on."""
     typer.echo(f"error: {error}", err=True)
@@ -468,7 +477,7 @@ def update(
     if result.migration:
         typer.echo(
             f"The schema changed: {result.migration} migrates it. Apply it with "
-            f"`{result.project.package} migrate` (or `alembic upgrade head`), then run the tests."
+            f"`{migrate_command(result.project)}` (or `alembic upgrade head`), then run the tests."
         )
     if result.conflicts:
         report_inline_conflicts(result.conflicts)
@@ -499,7 +508,7 @@ def report_change(result: "ChangeResult", done: str, dry_run: bool) -> None:
         typer.echo(f"  created  {rel}")
     typer.echo(
         f"\n{done} {result.migration} changes the column. Apply it with "
-        f"`{result.project.package} migrate` (or `alembic upgrade head`), then run the tests."
+        f"`{migrate_command(result.project)}` (or `alembic upgrade head`), then run the tests."
     )
     if result.conflicts:
         report_inline_conflicts(result.conflicts)

@@ -35,6 +35,9 @@ class RuffSettings:
 
     config: Path | None = None
     rendered: bool = False
+    # The project's own Python files (in an existing app: its modules beside the user module),
+    # which import sorting must know for first-party wherever the formatting runs.
+    modules: tuple[str, ...] = ()
 
 
 # The settings of a new project: the ones its rendered pyproject.toml gives it.
@@ -51,15 +54,21 @@ def _has_ruff_table(path: Path) -> bool:
     return "ruff" in loaded.get("tool", {})
 
 
-def project_settings(root: Path) -> RuffSettings:
+def project_settings(root: Path, *, existing_app: bool = False) -> RuffSettings:
     """The settings ruff applies to the project at ``root``: the nearest configuration file in
-    it or a folder above it, as ruff itself finds it (its defaults if there is none)."""
+    it or a folder above it, as ruff itself finds it (its defaults if there is none). In an
+    existing app (``existing_app``), with the app's own modules."""
+    modules: tuple[str, ...] = ()
+    if existing_app:
+        from usergen.detect import project_files
+
+        modules = tuple(rel.as_posix() for rel in project_files(root) if rel.suffix == ".py")
     for folder in (root.resolve(), *root.resolve().parents):
         for name in CONFIG_FILES:
             path = folder / name
             if path.is_file() and _has_ruff_table(path):
-                return RuffSettings(config=path)
-    return RuffSettings()
+                return RuffSettings(config=path, modules=modules)
+    return RuffSettings(modules=modules)
 
 
 def ruff_binary() -> str:
@@ -98,8 +107,8 @@ def format_python(
         targets: list[str] = []
         for number, batch in enumerate(batches):
             base = folder / str(number)
-            for rel in layouts[number] if layouts else ():
-                if is_python(rel) and rel not in batch:
+            for rel in [*(layouts[number] if layouts else ()), *settings.modules]:
+                if is_python(rel) and rel not in batch and not (base / rel).exists():
                     (base / rel).parent.mkdir(parents=True, exist_ok=True)
                     (base / rel).touch()
             for rel, content in batch.items():

@@ -33,6 +33,14 @@ from usergen.render import ANSWERS_FILE, Renderer
 ENV_TEMPLATE = "template/{% if not existing_app %}.env{% endif %}.jinja"
 ENV_EXAMPLE_TEMPLATE = "template/{% if not existing_app %}.env.example{% endif %}.jinja"
 PYPROJECT_TEMPLATE = "template/{% if not existing_app %}pyproject.toml{% endif %}.jinja"
+# The names of the revisions usergen writes (create, add-field, remove-field, rename-field, update).
+REVISION_PATTERNS = (
+    "*_create_user_tables.py",
+    "*_to_user.py",
+    "*_from_user.py",
+    "*_rename_*.py",
+    "*_usergen_*.py",
+)
 ENV_HEADER = "User accounts (the settings of the user module)"
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _BACKENDS = {"sqlite": "sqlite", "postgresql": "postgresql", "postgres": "postgresql",
@@ -97,8 +105,9 @@ def plan(root: Path, options: Options) -> Plan:
     answers = recorded if recorded is not None else _answers(project, options)
     result = Plan(project, answers)
     renderer = Renderer()
-    rendered, modes = renderer.render(answers, root.name, ruff=project_settings(root))
-    rendered = _sort_app_imports(root, rendered, answers)
+    rendered, modes = renderer.render(
+        answers, root.name, ruff=project_settings(root, existing_app=True)
+    )
     for rel, content in rendered.items():
         target = root / rel
         if not target.exists():
@@ -125,27 +134,6 @@ def _layout(root: Path, planned: Iterable[str]) -> tuple[list[str], list[str]]:
     existing = [path.as_posix() for path in project_files(root)]
     layout = [rel for rel in [*existing, *planned] if rel.endswith(".py")]
     return layout, [rel for rel in existing if Path(rel).name in CONFIG_FILES]
-
-
-def _sort_app_imports(
-    root: Path, rendered: dict[str, bytes], answers: dict[str, Any]
-) -> dict[str, bytes]:
-    """``rendered`` with the imports of the app's own modules (its metadata) sorted as ruff
-    sorts them in the project, where it knows them for the project's own: the render,
-    formatted elsewhere, took them for installed ones."""
-    metadata_module = str(answers["existing_app"].get("metadata", ":")).split(":")[0]
-    if not metadata_module:
-        return rendered
-    chosen = {
-        rel: content.decode()
-        for rel, content in rendered.items()
-        if rel.endswith(".py") and f"from {metadata_module} import" in content.decode()
-    }
-    if not chosen:
-        return rendered
-    layout, configs = _layout(root, rendered)
-    sorted_files = sort_imports(root, chosen, layout, configs)
-    return {**rendered, **{rel: text.encode() for rel, text in sorted_files.items()}}
 
 
 def _sort_imports(result: Plan) -> None:
@@ -182,10 +170,13 @@ def _lint_settings(result: Plan, context: dict[str, Any]) -> None:
     if ruff is not None and ours:
         layout, configs = _layout(root, result.writes)
         codes = sorted(lint_settings.ruff_findings(root, ours, layout, configs))
-        revision = f"{context['versions_dir']}/{context['first_revision']}_create_user_tables.py"
-        patterns = [f"{context['users_dir']}/**", f"{context['tests_dir']}/**"]
-        if revision in ours:
-            patterns.append(revision)
+        versions = context["versions_dir"]
+        # The user tables' revisions, this one and those add-field and update write later.
+        patterns = [
+            f"{context['users_dir']}/**",
+            f"{context['tests_dir']}/**",
+            *(f"{versions}/{name}" for name in REVISION_PATTERNS),
+        ]
         rel = ruff.relative_to(root).as_posix()
         _edit_text(
             result,
@@ -286,8 +277,11 @@ def _answers(project: ExistingProject, options: Options) -> dict[str, Any]:
     }
     if url:
         existing["database_url"] = url
-    if project.metadata is not None:
-        existing["metadata"] = f"{project.metadata.module}:{project.metadata.expression}"
+    # The user tables join the app's metadata, unless the app's own module declares it: that
+    # module imports the user module (to add it to the app), which then could not import it.
+    metadata = project.metadata
+    if metadata is not None and (project.app is None or metadata.module != project.app.module):
+        existing["metadata"] = f"{metadata.module}:{metadata.expression}"
     if table != "user":
         existing["user_table"] = table
     existing.update(_alembic_answers(project))
@@ -386,15 +380,23 @@ def _wire(result: Plan, renderer: Renderer, context: dict[str, Any]) -> None:
         )
     alembic = project.alembic
     if alembic is not None and project.metadata is not None:
+        shared = bool(answers["existing_app"].get("metadata"))
         edit(
             alembic.env_py,
             lambda text: wiring.add_import(
                 text,
                 path=alembic.env_py,
                 import_line=f"import {package}.table",
-                comment="noqa: F401  (puts the user tables on the metadata)",
+                comment="noqa: F401  (puts the user tables on the metadata)" if shared else None,
             ),
         )
+        if not shared:
+            edit(
+                alembic.env_py,
+                lambda text: wiring.extend_target_metadata(
+                    text, path=alembic.env_py, expression=f"{package}.table.UserTable.metadata"
+                ),
+            )
     elif alembic is not None:
         result.notes.append(
             f"{alembic.env_py} has no target metadata, so autogenerate does not see the user "

@@ -140,5 +140,5 @@ def field_migration(
             "user_table": project.user_table,
         },
         relpath,
-        project_settings(project.root),
+        project_settings(project.root, existing_app=bool(project.existing_app)),
     )

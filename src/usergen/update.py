@@ -174,7 +174,7 @@ def upgrade_migration(
             "down_revision": head(revisions),
             "create_date": (today or dt.date.today()).isoformat(),
         },
-        project_settings(project.root),
+        project_settings(project.root, existing_app=bool(project.existing_app)),
     )
     return relpath, content.encode()
 
@@ -216,7 +216,7 @@ def update(
     }
     folder = project.root.name
     # Both sides formatted with the project's ruff settings, so the merge compares like with like.
-    ruff = project_settings(project.root)
+    ruff = project_settings(project.root, existing_app=bool(project.existing_app))
     with versions.template_of(old_version) as root:
         old, _ = Renderer(root).render(project.answers, folder, skip=CREATE_ONLY, ruff=ruff)
     check_resolved(project.root, [*old, *history(project)])

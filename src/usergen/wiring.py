@@ -48,7 +48,14 @@ class NeedsManualEdit(Exception):
 
 
 def wire_app(
-    source: str, *, path: Path, attribute: str, factory: bool, import_line: str, call: str
+    source: str,
+    *,
+    path: Path,
+    attribute: str,
+    factory: bool,
+    import_line: str,
+    call: str,
+    import_with_call: bool = False,
 ) -> str:
     """Add `import_line` and `call` so the call runs on the project's FastAPI app.
 
@@ -56,7 +63,9 @@ def wire_app(
     `attribute` for a module attribute, the local variable for a factory. With `factory` false,
     the call goes right after the top-level `attribute = FastAPI(...)`; with it true, inside the
     function `attribute` right after its `name = FastAPI(...)`. If the call (the same function
-    applied to the app) is already there, `source` comes back unchanged.
+    applied to the app) is already there, `source` comes back unchanged. With
+    `import_with_call` (a module attribute only), the import goes right before the call instead
+    of among the imports: for a module whose own names the imported module needs.
     """
     import libcst as cst
     from libcst.metadata import CodeRange, PositionProvider
@@ -141,6 +150,9 @@ def wire_app(
                 attribute,
             )
         edits = [(_index_of(body, line) + 1, _call_statement(call_node, attribute))]
+        if import_with_call and needs_import:
+            edits.append((_index_of(body, line) + 1, import_statement))
+            needs_import = False
     else:
         if len(functions) != 1:
             found = f"{len(functions)} top-level functions" if functions else "no function"
@@ -262,6 +274,59 @@ def add_import(source: str, *, path: Path, import_line: str, comment: str | None
     body = list(tree.body)
     index, statement = _import_site(tree, statement)
     body.insert(index, statement)
+    return tree.with_changes(body=body).code
+
+
+def extend_target_metadata(source: str, *, path: Path, expression: str) -> str:
+    """Make Alembic's ``target_metadata = X`` also cover ``expression`` (another MetaData):
+    ``target_metadata = [X, expression]``, or one more item of a list already there. For user
+    tables on a metadata of their own; unchanged if ``expression`` is there already."""
+    import libcst as cst
+
+    def manual(reason: str) -> NeedsManualEdit:
+        snippet = f"target_metadata = [..., {expression}]"
+        return NeedsManualEdit(ManualStep(path, "where target_metadata is set", snippet), reason)
+
+    try:
+        tree = cst.parse_module(source)
+    except cst.ParserSyntaxError as error:
+        raise manual(f"{path} does not parse: {error}") from None
+    new_item = cst.parse_expression(expression)
+    found = [
+        (index, statement)
+        for index, statement in enumerate(tree.body)
+        if isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Assign | cst.AnnAssign)
+        and "target_metadata" in _bound_names(statement.body[0])
+    ]
+    if len(found) != 1:
+        raise manual(f"{path} does not set target_metadata once at its top level")
+    index, statement = found[0]
+    assign = statement.body[0]
+    assert isinstance(assign, cst.Assign | cst.AnnAssign)  # as the search above requires
+    value = assign.value
+    if value is None:
+        raise manual(f"{path} declares target_metadata without a value")
+    if isinstance(value, cst.List):
+        items = [element.value for element in value.elements]
+        if any(item.deep_equals(new_item) for item in items):
+            return source
+        elements = [*value.elements]
+        if elements:
+            last = elements[-1]
+            elements[-1] = last.with_changes(
+                comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+            )
+        new_value: cst.BaseExpression = value.with_changes(
+            elements=[*elements, cst.Element(new_item)]
+        )
+    elif value.deep_equals(new_item):
+        return source
+    else:
+        new_value = cst.List([cst.Element(value), cst.Element(new_item)])
+    body = list(tree.body)
+    body[index] = statement.with_changes(body=[assign.with_changes(value=new_value)])
     return tree.with_changes(body=body).code
 
 
