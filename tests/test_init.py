@@ -1,0 +1,312 @@
+"""`usergen init` on existing projects (tests/fixtures/existing): what it writes and edits,
+what it refuses, and — in the slow tier — that each app then works with user accounts, keeps
+its data, its tests, its lint and its types, and takes add-field and update."""
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import usergen
+
+FIXTURES = Path(__file__).parent / "fixtures" / "existing"
+
+# What each project's init needs said: the full-stack one has a table named `user` and
+# computes its database URL.
+INIT_OPTIONS = {
+    "onefile": [],
+    "fullstack": ["--user-table", "account", "--database-url", "sqlite:///./app.db"],
+    "factory": [],
+    "poetry_nodb": [],
+}
+# Where init puts things in each.
+LAYOUT = {
+    "onefile": {"module": "users", "tests": "tests/test_users", "app": "main.py"},
+    "fullstack": {"module": "app/users", "tests": "app/tests/test_users", "app": "app/main.py"},
+    "factory": {"module": "src/shop/users", "tests": "tests/test_users", "app": "src/shop/app.py"},
+    "poetry_nodb": {"module": "notes/users", "tests": "tests/test_users", "app": "notes/main.py"},
+}
+
+
+def copy_fixture(name: str, into: Path) -> Path:
+    project = into / name
+    shutil.copytree(FIXTURES / name, project, ignore=shutil.ignore_patterns("__pycache__"))
+    return project
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
+def init(project: Path, *extra: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return usergen("init", project, *INIT_OPTIONS[project.name], *extra, check=check)
+
+
+@pytest.mark.parametrize("name", INIT_OPTIONS)
+def test_dry_run_prints_the_change_and_writes_nothing(name: str, tmp_path: Path) -> None:
+    project = copy_fixture(name, tmp_path)
+    before = snapshot(project)
+
+    result = init(project, "--dry-run")
+
+    assert result.returncode == 0, result.stderr
+    assert snapshot(project) == before
+    layout = LAYOUT[name]
+    assert f"+++ b/{layout['module']}/table.py" in result.stdout
+    assert f"+++ b/{layout['tests']}/conftest.py" in result.stdout
+    assert f"--- a/{layout['app']}" in result.stdout
+    assert "+install_users(app)" in result.stdout.replace("    ", "")
+    assert f"would create  {layout['module']}/main.py" in result.stdout
+
+
+@pytest.mark.parametrize("name", ["onefile", "factory"])
+def test_a_second_init_changes_nothing(name: str, tmp_path: Path) -> None:
+    project = copy_fixture(name, tmp_path)
+    assert init(project).returncode == 0
+    after_first = snapshot(project)
+
+    second = init(project)
+
+    assert second.returncode == 0, second.stderr
+    assert "nothing changed" in second.stdout
+    assert snapshot(project) == after_first
+
+
+def test_init_says_what_it_found_and_edits_the_app_minimally(tmp_path: Path) -> None:
+    project = copy_fixture("factory", tmp_path)
+    app_before = (project / "src/shop/app.py").read_text()
+    env_before = (project / "alembic/env.py").read_text()
+
+    result = init(project)
+
+    assert result.returncode == 0, result.stderr
+    assert "app: shop.app:create_app (factory)" in result.stdout
+    assert "alembic: alembic, async, head b81f04c6a2d3" in result.stdout
+    app_after = (project / "src/shop/app.py").read_text()
+    added = [line for line in app_after.splitlines() if line not in app_before.splitlines()]
+    assert added == ["from shop.users.main import install_users", "    install_users(app)"]
+    assert app_after.index("app = FastAPI(") < app_after.index("install_users(app)")
+    env_after = (project / "alembic/env.py").read_text()
+    assert [line for line in env_after.splitlines() if line not in env_before.splitlines()] == [
+        "import shop.users.table  # noqa: F401  (puts the user tables on the metadata)"
+    ]
+    revision = (project / "alembic/versions/0001_create_user_tables.py").read_text()
+    assert 'down_revision: str | None = "b81f04c6a2d3"' in revision
+    answers = (project / ".copier-answers.yml").read_text()
+    assert "metadata: shop.models:Base.metadata" in answers
+    assert "SECRET=" in (project / ".env").read_text()
+
+
+def test_a_table_named_user_needs_another_name_for_ours(tmp_path: Path) -> None:
+    project = copy_fixture("fullstack", tmp_path)
+    before = snapshot(project)
+
+    result = usergen("init", project, "--database-url", "sqlite:///./app.db", check=False)
+
+    assert result.returncode != 0
+    assert "your app has a table named 'user' already" in result.stderr
+    assert "--user-table" in result.stderr
+    assert snapshot(project) == before
+
+
+def test_a_computed_database_url_must_be_given(tmp_path: Path) -> None:
+    project = copy_fixture("fullstack", tmp_path)
+    before = snapshot(project)
+
+    result = usergen("init", project, "--user-table", "account", check=False)
+
+    assert result.returncode != 0
+    assert "--database-url" in result.stderr
+    assert snapshot(project) == before
+
+
+def test_a_file_in_the_way_leaves_the_project_as_it_was(tmp_path: Path) -> None:
+    project = copy_fixture("factory", tmp_path)
+    (project / "src/shop/users").mkdir()
+    (project / "src/shop/users/table.py").write_text("# their own users module\n")
+    before = snapshot(project)
+
+    result = init(project, check=False)
+
+    assert result.returncode != 0
+    assert "src/shop/users/table.py exists already" in result.stderr
+    assert snapshot(project) == before
+
+
+# --- The slow tier: each project, end to end --------------------------------------------
+
+# A row of the app's own, written before init and read after its migration.
+SEED = {
+    "onefile": "INSERT INTO item (id, name, quantity) VALUES (41, 'kept', 3)",
+    "fullstack": (
+        "INSERT INTO user (id, email) VALUES ('0123456789abcdef0123456789abcdef', 'theirs@x.io')"
+    ),
+    "factory": (
+        "INSERT INTO orders (id, customer_email, total_cents, status) "
+        "VALUES (41, 'kept@example.com', 100, 'new')"
+    ),
+}
+SEED_CHECK = {
+    "onefile": "SELECT name FROM item WHERE id = 41",
+    "fullstack": "SELECT email FROM user",
+    "factory": "SELECT customer_email FROM orders WHERE id = 41",
+}
+
+# Run in the project: a route of the app's own behind the user module's dependency, and the
+# account flow through the app as the project builds it.
+APP_CHECK = """
+import asyncio, importlib, sys
+
+import httpx
+from fastapi import FastAPI
+
+module_name, _, attribute = sys.argv[1].partition(":")
+users = sys.argv[2]
+target = getattr(importlib.import_module(module_name), attribute)
+app = target() if not isinstance(target, FastAPI) else target
+CurrentUser = importlib.import_module(users + ".dependencies").CurrentUser
+
+
+@app.get("/mine", tags=["mine"])
+async def mine(user: CurrentUser) -> dict[str, str]:  # type: ignore[valid-type]
+    return {"email": user.email}  # type: ignore[attr-defined]
+
+
+async def main() -> None:
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+        transport=transport, base_url="https://testserver"
+    ) as client:
+        assert (await client.get("/mine")).status_code == 401
+        body = {"email": "new@example.com", "password": "a long enough password"}
+        registered = await client.post("/auth/register", json=body)
+        assert registered.status_code == 201, registered.text
+        login = await client.post(
+            "/auth/jwt/login",
+            data={"username": body["email"], "password": body["password"]},
+        )
+        assert login.status_code == 200, login.text
+        headers = {"Authorization": "Bearer " + login.json()["access_token"]}
+        assert (await client.get("/users/me", headers=headers)).json()["email"] == body["email"]
+        mine = await client.get("/mine", headers=headers)
+        assert mine.status_code == 200 and mine.json() == {"email": body["email"]}, mine.text
+    print("app check passed")
+
+
+asyncio.run(main())
+"""
+
+# A table of the app's that refers to a user, and its revision after the user tables'.
+NOTE_REVISION = '''
+"""A note per user."""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0900notes"
+down_revision = "{down}"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "user_note",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("owner_id", sa.Uuid(), sa.ForeignKey("{table}.id"), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("user_note")
+'''
+
+APPS = {
+    "onefile": ("main:app", "users", "alembic/versions", "user"),
+    "fullstack": ("app.main:app", "app.users", "app/alembic/versions", "account"),
+    "factory": ("shop.app:create_app", "shop.users", "alembic/versions", "user"),
+    "poetry_nodb": ("notes.main:app", "notes.users", "migrations/versions", "user"),
+}
+
+
+def run(project: Path, env: dict[str, str], *command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command, cwd=project, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", INIT_OPTIONS)
+def test_the_app_works_with_users_after_init(name: str, tmp_path: Path) -> None:
+    project = copy_fixture(name, tmp_path)
+    database = project / "existing.db"
+    env = {
+        **os.environ,
+        # The URL in the form the app's own engine takes (the user module takes any).
+        "DATABASE_URL": f"sqlite+aiosqlite:///{database}"
+        if name == "factory"
+        else f"sqlite:///{database}",
+        "SECRET": "a-secret-that-is-long-enough-to-sign-tokens",
+        "PYTHONPATH": str(project / "src") + os.pathsep + str(project),
+    }
+    python = sys.executable
+    # Their data, before init.
+    if name in SEED:
+        migrated = run(project, env, python, "-m", "alembic", "upgrade", "head")
+        assert migrated.returncode == 0, migrated.stderr
+        with sqlite3.connect(database) as connection:
+            connection.execute(SEED[name])
+
+    result = init(project)
+    assert result.returncode == 0, result.stderr
+
+    app, users, versions, table = APPS[name]
+    # Their database migrated: their rows kept, the user tables there.
+    upgraded = run(project, env, python, "-m", "alembic", "upgrade", "head")
+    assert upgraded.returncode == 0, upgraded.stderr
+    with sqlite3.connect(database) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+        assert {table, f"{table}_session"} <= tables
+        if name in SEED_CHECK:
+            assert connection.execute(SEED_CHECK[name]).fetchall() != []
+    # A table of theirs with a foreign key to the user, in a revision after ours.
+    heads = run(project, env, python, "-m", "alembic", "heads")
+    down = heads.stdout.split()[0]
+    note = project / versions / "0900_notes.py"
+    note.write_text(textwrap.dedent(NOTE_REVISION).format(down=down, table=table).lstrip())
+    # Its imports in the order the project's ruff wants (alembic/ is first-party in some).
+    run(project, env, python, "-m", "ruff", "check", "--select", "I", "--fix", str(note))
+    noted = run(project, env, python, "-m", "alembic", "upgrade", "head")
+    assert noted.returncode == 0, noted.stderr
+    with sqlite3.connect(database) as connection:
+        foreign = connection.execute("PRAGMA foreign_key_list(user_note)").fetchall()
+        assert [(row[2], row[4]) for row in foreign] == [(table, "id")]
+
+    # Accounts through their app, and a route of theirs behind CurrentUser.
+    checked = run(project, env, python, "-c", APP_CHECK, app, users)
+    assert checked.returncode == 0, checked.stderr
+    # Their tests and the user module's, with their own configuration.
+    tests = run(project, env, python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x")
+    assert tests.returncode == 0, tests.stdout[-3000:]
+    # Their lint and type checks see nothing new.
+    assert run(project, env, python, "-m", "ruff", "check", ".").returncode == 0
+    typed = run(project, env, python, "-m", "mypy")
+    assert typed.returncode == 0, typed.stdout[-3000:]
+
+    # The module takes add-field, and switching layers with update.
+    added = usergen("add-field", "nickname", "str", "--path", project)
+    assert added.returncode == 0, added.stderr
+    assert list((project / versions).glob("*_add_nickname_to_user.py"))
+    switched = usergen("update", "--data-layer", "databases", "--path", project)
+    assert switched.returncode == 0, switched.stderr
+    again = run(project, env, python, "-m", "alembic", "upgrade", "head")
+    assert again.returncode == 0, again.stderr
+    tests = run(project, env, python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x")
+    assert tests.returncode == 0, tests.stdout[-3000:]
