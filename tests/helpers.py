@@ -1,11 +1,18 @@
 """Helpers of the generator's tests: running the CLI and commands (in generated projects too),
 comparing trees, and the database servers the generated apps are tested on."""
 
+import atexit
 import hashlib
+import json
+import locale
 import os
+import select
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -57,10 +64,105 @@ def run(
 def usergen(
     *args: str | Path, cwd: Path | None = None, stdin: str = "", check: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    """Run the installed CLI as a user would, without a terminal."""
+    """Run the installed CLI as a user would, without a terminal: `python -m usergen ARGS` as a
+    process of its own, forked from an interpreter that has already imported usergen
+    (tests/cli_server.py says what that changes). Tests about start-up, imports or signals use
+    ``usergen_process``."""
+    command = [sys.executable, "-m", "usergen", *map(str, args)]
+    result = _command_server().run(command, cwd=cwd, stdin=stdin, timeout=120)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(command)} exited {result.returncode}\n"
+            f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+        )
+    return result
+
+
+def usergen_process(
+    *args: str | Path, cwd: Path | None = None, stdin: str = "", check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """`python -m usergen ARGS` in a new interpreter."""
     return run(
         sys.executable, "-m", "usergen", *args, cwd=cwd, stdin=stdin, check=check, timeout=120
     )
+
+
+class _CommandServer:
+    """The client of tests/cli_server.py: one server per test process, started at first use."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.cli_server"],
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            bufsize=0,
+        )
+        self.folder = Path(tempfile.mkdtemp(prefix="usergen-commands-"))
+        self.streams = {name: self.folder / name for name in ("stdin", "stdout", "stderr")}
+        for path in self.streams.values():
+            path.touch()
+        self.owner = os.getpid()
+        if "ready" not in self._answer(None):
+            raise RuntimeError("the usergen command server did not start")
+
+    def _answer(self, timeout: float | None) -> dict[str, int]:
+        assert self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        if not ready:
+            raise TimeoutError
+        line = self.process.stdout.readline()  # unbuffered: reads no further than the line
+        if not line:
+            raise RuntimeError(f"the usergen command server exited {self.process.wait()}")
+        answer: dict[str, int] = json.loads(line)
+        return answer
+
+    def run(
+        self, command: list[str], cwd: Path | None, stdin: str, timeout: float
+    ) -> subprocess.CompletedProcess[str]:
+        assert self.process.stdin is not None
+        encoding = locale.getpreferredencoding(False)  # as subprocess.run(text=True) decodes
+        self.streams["stdin"].write_bytes(stdin.encode(encoding))
+        request = {
+            "argv": command[3:],
+            "cwd": str(cwd if cwd is not None else Path.cwd()),
+            "env": dict(os.environ),
+            **{name: str(path) for name, path in self.streams.items()},
+        }
+        self.process.stdin.write(json.dumps(request).encode() + b"\n")
+        pid = self._answer(None)["pid"]
+        try:
+            status = self._answer(timeout)["status"]
+        except TimeoutError:
+            os.kill(pid, signal.SIGKILL)
+            self._answer(None)
+            raise subprocess.TimeoutExpired(command, timeout, *self._output(encoding)) from None
+        return subprocess.CompletedProcess(command, status, *self._output(encoding))
+
+    def _output(self, encoding: str) -> tuple[str, str]:
+        def text(name: str) -> str:
+            data = self.streams[name].read_bytes().decode(encoding)
+            return data.replace("\r\n", "\n").replace("\r", "\n")
+
+        return text("stdout"), text("stderr")
+
+    def close(self) -> None:
+        if self.owner == os.getpid():
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+            self.process.wait()
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_server: _CommandServer | None = None
+
+
+def _command_server() -> _CommandServer:
+    global _server
+    if _server is None or _server.owner != os.getpid() or _server.process.poll() is not None:
+        _server = _CommandServer()
+        atexit.register(_server.close)
+    return _server
 
 
 def new_project(parent: Path, name: str = "shop") -> Path:
