@@ -269,17 +269,24 @@ def test_new_on_a_terminal_asks_the_questions(tmp_path: Path) -> None:
         timeout=60,
         dimensions=(40, 120),
     )
-    child.expect("Name of the project")
+
+    def expect(pattern: object) -> None:
+        """Wait for ``pattern``, answering the cursor position requests on the way as a
+        terminal does (unanswered, each prompt waits a second for the answer)."""
+        while child.expect([re.escape("\x1b[6n"), pattern]) == 0:
+            child.send("\x1b[1;1R")
+
+    expect("Name of the project")
     child.sendline("")  # keep the default: the folder name
-    child.expect("Python package")
+    expect("Python package")
     child.sendline("\x15thing")  # Ctrl-U clears the suggested default
-    child.expect("Database")
+    expect("Database")
     child.send("\x1b[B")  # arrow down: PostgreSQL
     child.sendline("")
-    child.expect("How the app reaches the database")
+    expect("How the app reaches the database")
     child.send("\x1b[B")  # arrow down: SQLAlchemy asyncio
     child.sendline("")
-    child.expect(pexpect.EOF)
+    expect(pexpect.EOF)
     child.close()
 
     assert child.exitstatus == 0, child.before
