@@ -27,6 +27,13 @@ def on_one_worker(answers: dict[str, str]) -> pytest.MarkDecorator:
     return pytest.mark.xdist_group(f"rendered-{combination_id(answers)}")
 
 
+@pytest.fixture(scope="session")
+def copier_renders() -> dict[str, Path]:
+    """Combination → its project rendered by Copier, so that each is rendered once (pytest
+    sets a parametrized fixture up again whenever the order of the tests switches params)."""
+    return {}
+
+
 @pytest.fixture(
     scope="module",
     params=[
@@ -34,21 +41,29 @@ def on_one_worker(answers: dict[str, str]) -> pytest.MarkDecorator:
         for answers in COMBINATIONS
     ],
 )
-def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project rendered by Copier itself (no usergen), as `copier copy <repo> dest` would."""
+def rendered(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    copier_renders: dict[str, Path],
+) -> Path:
+    """A project rendered by Copier itself (no usergen), as `copier copy <repo> dest` would.
+    The tests only read it."""
     import copier
 
-    dest = tmp_path_factory.mktemp("copie") / "inventory"
     answers: dict[str, Any] = request.param
-    copier.run_copy(
-        str(Path(__file__).resolve().parent.parent),
-        str(dest),
-        data=answers,
-        defaults=True,
-        quiet=True,
-        vcs_ref="HEAD",
-    )
-    return dest
+    key = combination_id(answers)
+    if key not in copier_renders:
+        dest = tmp_path_factory.mktemp("copie") / "inventory"
+        copier.run_copy(
+            str(Path(__file__).resolve().parent.parent),
+            str(dest),
+            data=answers,
+            defaults=True,
+            quiet=True,
+            vcs_ref="HEAD",
+        )
+        copier_renders[key] = dest
+    return copier_renders[key]
 
 
 @pytest.mark.parametrize("answers", COMBINATIONS, ids=combination_id)
