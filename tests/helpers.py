@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -66,7 +67,8 @@ def usergen(
 ) -> subprocess.CompletedProcess[str]:
     """Run the installed CLI as a user would, without a terminal: `python -m usergen ARGS` as a
     process of its own, forked from an interpreter that has already imported usergen
-    (tests/cli_server.py says what that changes). Tests about start-up, imports or signals use
+    (tests/cli_server.py says what that changes). Tests about start-up, imports or signals, or
+    that run commands at the same time (the server runs one at a time), use
     ``usergen_process``."""
     command = [sys.executable, "-m", "usergen", *map(str, args)]
     result = _command_server().run(command, cwd=cwd, stdin=stdin, timeout=120)
@@ -103,6 +105,7 @@ class _CommandServer:
         for path in self.streams.values():
             path.touch()
         self.owner = os.getpid()
+        self.lock = threading.Lock()  # one command at a time: the protocol is a single pipe
         if "ready" not in self._answer(None):
             raise RuntimeError("the usergen command server did not start")
 
@@ -118,6 +121,12 @@ class _CommandServer:
         return answer
 
     def run(
+        self, command: list[str], cwd: Path | None, stdin: str, timeout: float
+    ) -> subprocess.CompletedProcess[str]:
+        with self.lock:
+            return self._run(command, cwd, stdin, timeout)
+
+    def _run(
         self, command: list[str], cwd: Path | None, stdin: str, timeout: float
     ) -> subprocess.CompletedProcess[str]:
         assert self.process.stdin is not None
