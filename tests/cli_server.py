@@ -10,8 +10,9 @@ see exit codes, stdout, stderr and written files exactly as from a new interpret
 
 What differs from a new interpreter: the modules are already imported, the hash seed is the
 server's (the same for every command it starts), and environment variables read only at
-interpreter start-up (PYTHON*) keep the server's values. Tests about those (what a command
-imports, start-up, signals, packaging) start `python -m usergen` themselves.
+interpreter start-up (PYTHON*) or when a module is imported keep the server's values. Tests
+about those (what a command imports, start-up, signals, packaging) start `python -m usergen`
+themselves.
 
 Protocol (JSON lines): the client sends {"argv", "cwd", "env", "stdin", "stdout", "stderr"} (the
 three streams are file paths); the server answers {"pid": …} once the child runs, then
