@@ -517,7 +517,7 @@ def test_copier_update_works_on_a_project_copied_from_a_git_clone(tmp_path: Path
     git("add", "-A", cwd=template)
     git("commit", "-qm", "this version", cwd=template)
     git("tag", CURRENT, cwd=template)
-    readme = template / "template" / "README.md.jinja"
+    readme = template / "template" / "{% if not existing_app %}README.md{% endif %}.jinja"
     readme.write_text(readme.read_text() + "\nA line of the next version.\n")
     config = template / "copier.yml"
     config.write_text(config.read_text().replace(f'"{CURRENT}"', '"99.0.0"'))
