@@ -350,18 +350,10 @@ def _wire(result: Plan, renderer: Renderer, context: dict[str, Any]) -> None:
     package = answers["package_name"]
 
     def edit(rel: Path, change: Any) -> None:
-        path = project.root / rel
-        before = path.read_text(encoding="utf-8") if path.is_file() else None
-        key = rel.as_posix()
-        current = result.writes[key].decode() if key in result.writes else before
         try:
-            after = change(current or "")
+            _edit_text(result, rel.as_posix(), change)
         except wiring.NeedsManualEdit as needed:
             result.manual.append(needed.step)
-            return
-        if after != (current or ""):
-            result.writes[key] = after.encode()
-            result.before.setdefault(key, before)
 
     if project.app is None:
         result.notes.append("no FastAPI app was found: call install_users(app) on yours")
