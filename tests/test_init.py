@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import yaml
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -134,6 +135,44 @@ def test_a_computed_database_url_must_be_given(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "--database-url" in result.stderr
     assert snapshot(project) == before
+
+
+def test_at_a_terminal_init_asks_what_it_cannot_tell(tmp_path: Path) -> None:
+    """The full-stack project with a second app: which app, the computed URL and the user
+    table's name are asked for (each after why), and stand as if given as options."""
+    import pexpect
+
+    project = copy_fixture("fullstack", tmp_path)
+    (project / "app/admin.py").write_text("from fastapi import FastAPI\n\nadmin = FastAPI()\n")
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "usergen", "init", str(project)],
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(40, 120),
+    )
+    child.expect("Found several FastAPI apps")
+    child.expect(r"(\d)\. app\.main:app")
+    main_app = child.match.group(1)
+    child.expect("Which app gets the users")
+    child.sendline("9")  # not one of the choices: asked again
+    child.expect("Which app gets the users")
+    child.sendline(main_app)
+    child.expect("could not tell your database URL")
+    child.expect("Your database's URL")
+    child.sendline("sqlite:///./app.db")
+    child.expect("your app has a table named 'user' already")
+    child.expect(r"name the user table \[account\]")
+    child.sendline("")  # the suggested name
+    child.expect(pexpect.EOF)
+    child.close()
+
+    assert child.exitstatus == 0, child.before
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["existing_app"]["user_table"] == "account"
+    assert answers["existing_app"]["database_url"] == "sqlite:///./app.db"
+    assert "install_users(app)" in (project / "app/main.py").read_text()
+    assert "install_users" not in (project / "app/admin.py").read_text()
 
 
 def test_a_file_in_the_way_leaves_the_project_as_it_was(tmp_path: Path) -> None:

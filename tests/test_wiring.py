@@ -596,6 +596,33 @@ def test_poetry_translates_each_requirement_to_poetrys_form() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("kind", "listed", "fits"),
+    [
+        ("poetry", 'fastapi = "^0.170"', True),  # >=0.170,<0.171
+        ("poetry", 'fastapi = "~0.170.1"', True),
+        ("poetry", 'fastapi = "0.170.2"', True),  # a bare version is a pin
+        ("poetry", 'fastapi = "^0.160"', False),  # older ones too
+        ("poetry", 'fastapi = "*"', False),
+        ("poetry", 'sqlalchemy = {version = "~2.0.31", extras = ["asyncio"]}', True),
+        ("poetry", 'sqlalchemy = {version = "^2.0.31", extras = ["asyncio"]}', False),  # 2.5
+        ("pep621", '"fastapi>=0.170,<1"', True),
+        ("pep621", '"fastapi==0.170.*"', True),
+        ("pep621", '"fastapi>=0.163"', False),
+        ("pep621", '"sqlalchemy[asyncio]~=2.0.31"', True),  # >=2.0.31,<2.1
+        ("pep621", '"sqlalchemy[asyncio]==2.0.*"', False),  # 2.0.0 too
+        ("pep621", '"sqlalchemy[asyncio]>=2.0.30"', False),  # 2.1 too
+    ],
+)
+def test_a_range_within_the_needed_one_fits(kind: str, listed: str, fits: bool) -> None:
+    needed = ["fastapi>=0.164", "sqlalchemy[asyncio]>=2.0.30,<2.1"]
+    if kind == "poetry":
+        text = f"[tool.poetry.dependencies]\n{listed}\n"
+    else:
+        text = f"[project]\ndependencies = [{listed}]\n"
+    assert (dependency_conflicts(text, kind, needed) == []) is fits
+
+
 def test_poetry_without_its_table_asks_for_a_manual_edit() -> None:
     with pytest.raises(NeedsManualEdit) as caught:
         deps('[tool.poetry]\nname = "x"\n', "poetry", ["sqlalchemy[asyncio]>=2.0.30,<2.1", "pyjwt"])

@@ -13,6 +13,7 @@ from usergen.errors import UsergenError
 
 if TYPE_CHECKING:
     from usergen.add_field import ChangeResult, ConflictError
+    from usergen.detect import NeedsAnswer
     from usergen.merge import Conflict
     from usergen.project import Project
 
@@ -224,7 +225,10 @@ def init(
         data_layer=data_layer,
         user_table=user_table,
     )
-    plan = attempt(lambda: initializer.plan(path, options))
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        plan = attempt(lambda: initializer.plan_asking(path, options, ask_init_question))
+    else:
+        plan = attempt(lambda: initializer.plan(path, options))
     typer.echo("Found:")
     for line in plan.project.describe():
         typer.echo(f"  {line}")
@@ -256,6 +260,23 @@ def init(
             '    @router.get("/mine")\n'
             "    async def mine(user: CurrentUser) -> ...: ..."
         )
+
+
+def ask_init_question(question: "NeedsAnswer") -> str:
+    """At a terminal, what init cannot tell is asked: why, then the question."""
+    typer.echo(str(question).split("\n")[0])
+    if question.choices:
+        for number, choice in enumerate(question.choices, start=1):
+            typer.echo(f"  {number}. {choice}")
+        while True:
+            picked = str(typer.prompt(question.question)).strip()
+            if picked in question.choices:
+                return picked
+            if picked.isdigit() and 1 <= int(picked) <= len(question.choices):
+                return question.choices[int(picked) - 1]
+            typer.echo(f"Answer with a number from 1 to {len(question.choices)}.")
+    answer: str = typer.prompt(question.question, default=question.default)
+    return answer.strip()
 
 
 def migrate_command(project: "Project") -> str:

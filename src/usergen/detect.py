@@ -14,7 +14,7 @@ import configparser
 import os
 import re
 import tomllib
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -41,6 +41,26 @@ ASYNC_ALEMBIC_NAMES = frozenset(
 class DetectionError(UsergenError):
     """The project's shape is ambiguous or something needed is missing; the message lists
     what was found and names the option that settles it."""
+
+
+class NeedsAnswer(DetectionError):
+    """Something only the user can say: the option of init's ``Options`` that says it, and
+    the question to ask for it at a terminal (with the candidates found, if any)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        option: str,
+        question: str,
+        choices: Sequence[str] = (),
+        default: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.option = option
+        self.question = question
+        self.choices = tuple(choices)
+        self.default = default
 
 
 @dataclass(frozen=True)
@@ -350,16 +370,22 @@ def _package_of(root: Path, app: AppLocation | None) -> Path | None:
     if app is not None and not candidates:
         return None
     if app is not None:
-        raise DetectionError(
+        raise NeedsAnswer(
             f"The app {app.reference} is a module at the project's root, and there are "
             "several packages beside it: name the one to put the user module in with "
-            "--package." + _listing("Packages found", names)
+            "--package." + _listing("Packages found", names),
+            option="package",
+            question="Which package gets the user module?",
+            choices=names,
         )
-    raise DetectionError(
+    raise NeedsAnswer(
         "Found no FastAPI app and "
         + ("several packages" if names else "no package (a folder with __init__.py)")
         + " in this project: name the package with --package (and the app with "
-        "--app module:attribute)." + _listing("Packages found", names)
+        "--app module:attribute)." + _listing("Packages found", names),
+        option="package",
+        question="Which package gets the user module?",
+        choices=names,
     )
 
 
@@ -437,13 +463,16 @@ def _find_app(code: list[_Module], package: str | None) -> AppLocation | None:
         ]
     apps = [app for module in code for app in _apps_in(module)]
     if len(apps) > 1:
-        raise DetectionError(
+        raise NeedsAnswer(
             "Found several FastAPI apps; name the one to add users to with "
             "--app module:attribute."
             + _listing(
                 "Apps found",
                 [f"{a.reference}{' (factory)' if a.factory else ''}" for a in apps],
-            )
+            ),
+            option="app",
+            question="Which app gets the users?",
+            choices=[a.reference for a in apps],
         )
     return apps[0] if apps else None
 

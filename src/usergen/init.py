@@ -13,15 +13,15 @@ Everything is planned first and written in one go (files.apply): all or nothing.
 import datetime as dt
 import re
 import tomllib
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from usergen import files, questions
-from usergen.detect import ExistingProject, detect, project_files
+from usergen.detect import ExistingProject, NeedsAnswer, detect, project_files
 from usergen.errors import UsergenError
 from usergen.formatting import CONFIG_FILES, project_settings, sort_imports
 from usergen.migrations import next_revision_id, read_revisions
@@ -91,6 +91,16 @@ class Plan:
         )
 
 
+def plan_asking(root: Path, options: Options, ask: Callable[[NeedsAnswer], str]) -> Plan:
+    """``plan``, asking (with ``ask``) for each thing only the user can say, until it can
+    plan; the answers then stand as if given as options."""
+    while True:
+        try:
+            return plan(root, options)
+        except NeedsAnswer as question:
+            options = replace(options, **{question.option: ask(question)})
+
+
 def plan(root: Path, options: Options) -> Plan:
     """Detect the app at ``root`` and plan everything init does to it; writes nothing."""
     root = root.resolve()
@@ -104,6 +114,11 @@ def plan(root: Path, options: Options) -> Plan:
     project = detect(root, package=options.package, app=options.app, ignore=ignore)
     answers = recorded if recorded is not None else _answers(project, options)
     result = Plan(project, answers)
+    if recorded is None and not (options.database or options.database_url or project.database_url):
+        result.notes.append(
+            "your app has no database yet: the user module sets up SQLite (choose another "
+            "with --db postgresql or --db mysql)"
+        )
     renderer = Renderer()
     rendered, modes = renderer.render(
         answers, root.name, ruff=project_settings(root, existing_app=True)
@@ -246,9 +261,11 @@ def _answers(project: ExistingProject, options: Options) -> dict[str, Any]:
     database = options.database or _backend(url)
     if url is None and database is None:
         if project.metadata is not None or project.alembic is not None:
-            raise UsergenError(
+            raise NeedsAnswer(
                 "could not tell your database URL from the code (it is computed, e.g. from "
-                "several settings); pass it with --database-url"
+                "several settings); pass it with --database-url",
+                option="database_url",
+                question="Your database's URL (as your app's settings hold it)",
             )
         database = "sqlite"
     database = database or "sqlite"
@@ -261,14 +278,21 @@ def _answers(project: ExistingProject, options: Options) -> dict[str, Any]:
         )
     table = options.user_table or "user"
     if not _NAME.match(table):
-        raise UsergenError(f"--user-table {table!r}: use lowercase letters, digits and '_'")
+        raise NeedsAnswer(
+            f"--user-table {table!r}: use lowercase letters, digits and '_'",
+            option="user_table",
+            question="Name the user table (lowercase letters, digits and '_')",
+        )
     clashes = {table, f"{table}_session"} & project.table_names
     if clashes:
         names = " and ".join(repr(name) for name in sorted(clashes))
         hint = "" if options.user_table else " (e.g. --user-table account)"
-        raise UsergenError(
+        raise NeedsAnswer(
             f"your app has a table named {names} already; name the user table with "
-            f"--user-table NAME{hint}; nothing was changed"
+            f"--user-table NAME{hint}; nothing was changed",
+            option="user_table",
+            question=f"Your app has a table named {names}; name the user table",
+            default=None if options.user_table else "account",
         )
     existing: dict[str, Any] = {
         "source_dir": "src" if project.src_layout else ".",

@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
+
 if TYPE_CHECKING:
     import libcst as cst
     import tomlkit.items
@@ -802,13 +805,12 @@ def add_dependencies(
 def dependency_conflicts(text: str, kind: DependencyFile, requirements: Sequence[str]) -> list[str]:
     """The requirements the file lists with another version range, or without an extra needed.
 
-    A listed range counts as fitting only if it is the same set, or pins a version the needed
-    range contains, or if any version will do. One line each:
+    A listed range fits if any version will do, or if every version it allows is one the
+    needed range allows too (judged by its bounds; a Poetry ^ or ~ constraint is read as
+    the range it stands for). One line each:
     "sqlalchemy: you have ==1.4.*, the user module needs >=2.0.30,<2.1".
     Dependencies whose version usergen cannot read (a Poetry git source) are not reported.
     """
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
     listed = _listed(text, kind)
     conflicts = []
     for requirement in map(_requirement, requirements):
@@ -818,15 +820,10 @@ def dependency_conflicts(text: str, kind: DependencyFile, requirements: Sequence
         missing_extras = [extra for extra in requirement.extras if extra not in have.extras]
         needed = SpecifierSet(requirement.version)
         try:
-            have_set = SpecifierSet(have.version)
-        except InvalidSpecifier:  # a Poetry constraint such as ^1.4
+            have_set = SpecifierSet(_pep440(have.version))
+        except InvalidSpecifier:  # a constraint usergen cannot read
             have_set = None
-        pin = re.fullmatch(r"===?([^*,]+)", have.version)
-        fits = (
-            not requirement.version  # any version will do
-            or have_set == needed
-            or (pin is not None and needed.contains(pin.group(1), prereleases=True))
-        )
+        fits = not requirement.version or (have_set is not None and _within(have_set, needed))
         if fits and not missing_extras:
             continue
         have_text = have.version or "any version"
@@ -838,6 +835,62 @@ def dependency_conflicts(text: str, kind: DependencyFile, requirements: Sequence
             f"{requirement.name}: you have {have_text}, the user module needs {need_text}"
         )
     return conflicts
+
+
+def _pep440(constraint: str) -> str:
+    """A Poetry version constraint as a PEP 440 specifier set: ``^1.4`` is ``>=1.4,<2``,
+    ``^0.30`` is ``>=0.30,<0.31``, ``~1.4`` is ``>=1.4,<1.5``, ``*`` is any, a bare
+    version is that version. A PEP 440 specifier set comes back as it is."""
+    parts = []
+    for item in (part.strip() for part in constraint.split(",")):
+        match = re.fullmatch(r"([\^~])\s*(\d+(?:\.\d+)*)", item)
+        if item in ("", "*"):
+            continue
+        if re.fullmatch(r"\d+(?:\.\d+)*", item):
+            parts.append(f"=={item}")
+        elif match is None:
+            parts.append(item)
+        else:
+            numbers = [int(number) for number in match.group(2).split(".")]
+            if match.group(1) == "^":  # up to the first non-zero number
+                bump = next((i for i, n in enumerate(numbers) if n), len(numbers) - 1)
+            else:  # ~: up to the minor version (the major one if only it is given)
+                bump = min(1, len(numbers) - 1)
+            upper = [*numbers[:bump], numbers[bump] + 1]
+            parts += [f">={match.group(2)}", "<" + ".".join(map(str, upper))]
+    return ",".join(parts)
+
+
+def _within(have: SpecifierSet, needed: SpecifierSet) -> bool:
+    """Whether every version ``have`` allows is one ``needed`` allows, judged by bounds: the
+    lowest version ``have`` allows is in ``needed``, and ``have`` stops no later than each
+    upper bound of ``needed``. Exclusions (``!=``) and prereleases are left out of it."""
+    lowest: Version | None = None
+    highest: tuple[Version, bool] | None = None  # (bound, inclusive)
+    for spec in have:
+        version = Version(spec.version.removesuffix(".*"))
+        if spec.operator in (">=", ">", "==", "===", "~="):
+            lowest = version if lowest is None else max(lowest, version)
+        if spec.operator in ("<", "<="):
+            bound = (version, spec.operator == "<=")
+            highest = bound if highest is None else min(highest, bound)
+        elif spec.operator in ("==", "===") and not spec.version.endswith(".*"):
+            highest = (version, True)
+        elif spec.operator == "~=" or spec.version.endswith(".*"):  # ~=2.0.31, ==2.0.*: < 2.1
+            kept = version.release[: -1 if spec.operator == "~=" else None]
+            upper = Version(".".join(map(str, [*kept[:-1], kept[-1] + 1])))
+            highest = (upper, False) if highest is None else min(highest, (upper, False))
+    if lowest is None or not needed.contains(lowest, prereleases=True):
+        return False
+    for spec in needed:
+        if spec.operator in ("<", "<="):
+            if highest is None:
+                return False
+            version, inclusive = highest
+            limit = Version(spec.version)
+            if version > limit or (version == limit and inclusive and spec.operator == "<"):
+                return False
+    return True
 
 
 def _newline(text: str) -> str:
