@@ -5,9 +5,11 @@ its data, its tests, its lint and its types, and takes add-field and update."""
 import asyncio
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.helpers import SERVERS, usergen
+from usergen.errors import UsergenError
 
 from .test_add_field_apps import _async, database, server_or_skip
 from .test_update import execute
@@ -186,6 +189,45 @@ def test_a_file_in_the_way_leaves_the_project_as_it_was(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "src/shop/users/table.py exists already" in result.stderr
     assert snapshot(project) == before
+
+
+def trouble_at(n: int, trouble: str) -> Callable[[Path, bytes, int | None], None]:
+    """files._write_atomic, with a full disk or a Ctrl-C at its ``n``-th call."""
+    from usergen import files
+
+    write = files._write_atomic
+    calls = 0
+
+    def write_until_n(path: Path, content: bytes, mode: int | None) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == n and trouble == "full disk":
+            raise OSError(28, "No space left on device")
+        if calls == n:
+            os.kill(os.getpid(), signal.SIGINT)
+        write(path, content, mode)
+
+    return write_until_n
+
+
+def test_a_failure_or_ctrl_c_at_any_write_leaves_the_project_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk, or Ctrl-C, at the N-th write, for every N: the project is byte-identical
+    afterwards (and the interrupt still arrives)."""
+    from usergen import files
+    from usergen import init as initializer
+
+    project = copy_fixture("factory", tmp_path)
+    before = snapshot(project)
+    plan = initializer.plan(project, initializer.Options())
+    assert len(plan.writes) > 30  # the module, its tests, the migration and the edits
+    for n in range(1, len(plan.writes) + 1):
+        for trouble, expected in (("full disk", UsergenError), ("ctrl-c", KeyboardInterrupt)):
+            monkeypatch.setattr(files, "_write_atomic", trouble_at(n, trouble))
+            with pytest.raises(expected):
+                initializer.apply(plan)
+            assert snapshot(project) == before, (n, trouble)
 
 
 # --- The slow tier: each project, end to end --------------------------------------------

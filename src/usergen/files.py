@@ -37,19 +37,20 @@ class _Undo:
 
 
 @contextlib.contextmanager
-def _interrupts_deferred() -> Iterator[None]:
-    """Hold Ctrl-C (and SIGTERM) until the block ends, then raise it."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be set from the main thread
-        return
+def _interrupts_deferred() -> Iterator[list[int]]:
+    """Hold Ctrl-C (and SIGTERM) until the block ends, then raise it; the block sees the
+    signals held so far."""
     received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received  # signal handlers can only be set from the main thread
+        return
 
     def remember(signum: int, frame: FrameType | None) -> None:
         received.append(signum)
 
     previous = {sig: signal.signal(sig, remember) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield received
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -96,13 +97,17 @@ def _rollback(undo: _Undo) -> None:
             folder.rmdir()
 
 
-def apply(changes: Changes, modes: Mapping[str, int] | None = None) -> None:
+def apply(
+    changes: Changes, modes: Mapping[str, int] | None = None, *, undo_if_interrupted: bool = False
+) -> None:
     """Apply ``changes`` completely, or not at all.
 
-    ``modes`` optionally gives the permission bits of new files (by relative path).
+    ``modes`` optionally gives the permission bits of new files (by relative path). Ctrl-C
+    (or SIGTERM) during the writes lets them finish, then interrupts; with
+    ``undo_if_interrupted`` it undoes them first, so the files are as they were.
     """
     undo = _Undo()
-    with _interrupts_deferred():
+    with _interrupts_deferred() as interrupted:
         try:
             for rel in sorted(changes.writes):
                 path = changes.root / rel
@@ -122,3 +127,5 @@ def apply(changes: Changes, modes: Mapping[str, int] | None = None) -> None:
         except BaseException:
             _rollback(undo)
             raise
+        if interrupted and undo_if_interrupted:
+            _rollback(undo)

@@ -232,7 +232,7 @@ def apply(result: Plan) -> None:
     """Write the plan: every file, or (on any error, or Ctrl-C) none."""
     changes = files.Changes(result.project.root, dict(result.writes))
     try:
-        files.apply(changes, result.modes)
+        files.apply(changes, result.modes, undo_if_interrupted=True)
     except OSError as error:
         raise UsergenError(f"could not write the project ({error}); nothing was changed") from None
 
