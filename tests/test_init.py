@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.helpers import SERVERS, usergen
+from usergen import versions
 from usergen.errors import UsergenError
 
 from .test_add_field_apps import _async, database, server_or_skip
@@ -228,6 +230,69 @@ def test_a_failure_or_ctrl_c_at_any_write_leaves_the_project_as_it_was(
             with pytest.raises(expected):
                 initializer.apply(plan)
             assert snapshot(project) == before, (n, trouble)
+
+
+def next_release(current: Path, into: Path) -> Path:
+    """A copy of the template at ``current`` as its next version would be: 0.99.0, with a
+    change to a module file and a new one."""
+    root = into / "next"
+    for rel, content in versions.template_files(current).items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(content)
+    config = root / "copier.yml"
+    text = config.read_text()
+    config.write_text(text.replace(f'default: "{versions.current()}"', 'default: "0.99.0"', 1))
+    passwords = root / "template/{{users_dir}}/passwords.py"
+    text = passwords.read_text()
+    passwords.write_text(text.replace("through passlib's CryptContext.", "(passlib).", 1))
+    (root / "template/{{users_dir}}/audit.py").write_text(
+        '"""Who did what to an account."""\n\nAUDITED = ("login", "logout")\n'
+    )
+    return root
+
+
+def test_update_carries_an_init_ed_module_to_the_next_release_with_edits_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next release (built here from this one) reaches the module: its change merged with
+    the user's edit, its new file there, the app's own files untouched."""
+    from usergen import init as initializer
+    from usergen import render
+    from usergen.update import update
+
+    project = copy_fixture("factory", tmp_path)
+    initializer.apply(initializer.plan(project, initializer.Options()))
+    passwords = project / "src/shop/users/passwords.py"
+    passwords.write_text(passwords.read_text() + "\n# Reviewed by the security team.\n")
+    before = snapshot(project)
+    # This version becomes a release in an archive; the next one is the template.
+    this = versions.current()
+    with zipfile.ZipFile(tmp_path / f"{this}.zip", "w") as archive:
+        for rel, content in versions.template_files(render.template_root()).items():
+            archive.writestr(rel, content)
+    root = next_release(render.template_root(), tmp_path)
+    monkeypatch.setitem(versions.RELEASES, this, "0" * 40)
+    monkeypatch.setattr(versions, "RELEASES_FOLDER", tmp_path)
+    monkeypatch.setattr(versions, "template_root", lambda: root)
+    monkeypatch.setattr(render, "template_root", lambda: root)
+
+    result = update(project)
+
+    assert (result.old_version, result.new_version) == (this, "0.99.0")
+    after = snapshot(project)
+    changed = {rel for rel in after.keys() | before.keys() if after.get(rel) != before.get(rel)}
+    assert changed == {
+        ".copier-answers.yml",
+        "src/shop/users/passwords.py",
+        "src/shop/users/audit.py",
+    }
+    text = passwords.read_text()
+    assert "Password hashing with Argon2id, (passlib)." in text
+    assert text.endswith("\n# Reviewed by the security team.\n")
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["template_version"] == "0.99.0"
+    assert answers["existing_app"]["metadata"] == "shop.models:Base.metadata"
+    assert update(project).changes.writes == {}  # and again: nothing to do
 
 
 # --- The slow tier: each project, end to end --------------------------------------------
