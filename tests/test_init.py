@@ -81,7 +81,7 @@ def test_dry_run_prints_the_change_and_writes_nothing(name: str, tmp_path: Path)
     assert f"would create  {layout['module']}/main.py" in result.stdout
 
 
-@pytest.mark.parametrize("name", ["onefile", "factory"])
+@pytest.mark.parametrize("name", INIT_OPTIONS)
 def test_a_second_init_changes_nothing(name: str, tmp_path: Path) -> None:
     project = copy_fixture(name, tmp_path)
     assert init(project).returncode == 0
