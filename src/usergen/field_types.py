@@ -109,7 +109,6 @@ class FieldType:
     """One field type. Callables take the field's spec (see fields.py); ``value`` is a default
     in canonical form (what ``parse`` returned, as the answers file holds it)."""
 
-    name: str
     # The answers-file options this type has beyond the flags (max_length; precision and
     # scale; choices): fields.py reads them from the command line.
     options: tuple[str, ...]
@@ -275,178 +274,161 @@ def _uuid_samples(spec: Spec) -> tuple[str, str]:
 
 
 TYPES: dict[str, FieldType] = {
-    entry.name: entry
-    for entry in (
-        FieldType(
-            "str",
-            options=("max_length",),
-            parse=_str,
-            python=lambda spec: code("str"),
-            column=lambda spec: code(f"sa.String({spec['max_length']})"),
-            constraints=lambda spec: [
-                f"max_length={spec['max_length']}",
-                "pattern=NO_NUL_CHARACTER",
-            ],
-            samples=lambda spec: (
-                "a" * min(spec["max_length"], 5),
-                "b" * min(spec["max_length"], 5),
-            ),
-            invalid=lambda spec: f'"x" * {spec["max_length"] + 1}',
-            distinct=lambda spec: code(f"distinct_text(email)[:{spec['max_length']}]"),
-            max_length=lambda spec: int(spec["max_length"]),
-            backfill_from=frozenset({"email"}),
+    "str": FieldType(
+        options=("max_length",),
+        parse=_str,
+        python=lambda spec: code("str"),
+        column=lambda spec: code(f"sa.String({spec['max_length']})"),
+        constraints=lambda spec: [
+            f"max_length={spec['max_length']}",
+            "pattern=NO_NUL_CHARACTER",
+        ],
+        samples=lambda spec: (
+            "a" * min(spec["max_length"], 5),
+            "b" * min(spec["max_length"], 5),
         ),
-        FieldType(
-            "text",
-            options=(),
-            parse=_plain_text,
-            python=lambda spec: code("str"),
-            column=lambda spec: code("sa.Text()"),
-            constraints=lambda spec: ["pattern=NO_NUL_CHARACTER"],
-            samples=lambda spec: ("Some text", "Other text, with 'quotes' and \"more\""),
-            invalid=lambda spec: '"with a NUL \\x00 inside"',
-            indexable=False,
-            backfill_from=frozenset({"email"}),
+        invalid=lambda spec: f'"x" * {spec["max_length"] + 1}',
+        distinct=lambda spec: code(f"distinct_text(email)[:{spec['max_length']}]"),
+        max_length=lambda spec: int(spec["max_length"]),
+        backfill_from=frozenset({"email"}),
+    ),
+    "text": FieldType(
+        options=(),
+        parse=_plain_text,
+        python=lambda spec: code("str"),
+        column=lambda spec: code("sa.Text()"),
+        constraints=lambda spec: ["pattern=NO_NUL_CHARACTER"],
+        samples=lambda spec: ("Some text", "Other text, with 'quotes' and \"more\""),
+        invalid=lambda spec: '"with a NUL \\x00 inside"',
+        indexable=False,
+        backfill_from=frozenset({"email"}),
+    ),
+    "int": FieldType(
+        options=(),
+        parse=_int,
+        python=lambda spec: code("int"),
+        column=lambda spec: code("sa.Integer()"),
+        constraints=lambda spec: ["ge=-(2**31)", "le=2**31 - 1"],
+        samples=lambda spec: (42, -7),
+        invalid=lambda spec: "2**31",
+        server_default=lambda spec, value: py_str(py_literal(value)),
+        distinct=lambda spec: code("int(distinct_text(email)[:7], 16)"),
+    ),
+    "float": FieldType(
+        options=(),
+        parse=_float,
+        python=lambda spec: code("float"),
+        column=lambda spec: code("sa.Double()"),
+        constraints=lambda spec: ["allow_inf_nan=False"],
+        samples=lambda spec: (1.5, -2.25),
+        invalid=lambda spec: '"not a number"',
+        server_default=lambda spec, value: py_str(py_literal(value)),
+        default_text=repr,
+    ),
+    "decimal": FieldType(
+        options=("precision", "scale"),
+        parse=_decimal,
+        python=lambda spec: code("Decimal", DECIMAL),
+        column=lambda spec: code(f"sa.Numeric({spec['precision']}, {spec['scale']})"),
+        constraints=lambda spec: [
+            f"max_digits={spec['precision']}",
+            f"decimal_places={spec['scale']}",
+        ],
+        samples=_decimal_samples,
+        invalid=lambda spec: py_str("1" + "0" * spec["precision"]),
+        default=lambda spec, value: code(f"Decimal({py_str(value)})", DECIMAL),
+    ),
+    "bool": FieldType(
+        options=(),
+        parse=_bool,
+        python=lambda spec: code("bool"),
+        column=lambda spec: code("sa.Boolean()"),
+        samples=lambda spec: (True, False),
+        invalid=lambda spec: '"maybe"',
+        server_default=lambda spec, value: "sa.true()" if value else "sa.false()",
+        default_text=lambda value: "true" if value else "false",
+        few_values=True,
+    ),
+    "date": FieldType(
+        options=(),
+        parse=lambda spec, text: dt.date.fromisoformat(text.strip()).isoformat(),
+        python=lambda spec: code("dt.date", DATETIME),
+        column=lambda spec: code("sa.Date()"),
+        samples=lambda spec: ("2024-05-17", "1999-12-31"),
+        invalid=lambda spec: '"2024-02-30"',
+        default=lambda spec, value: code(f"dt.date.fromisoformat({py_str(value)})", DATETIME),
+    ),
+    "datetime": FieldType(
+        options=(),
+        parse=_datetime,
+        python=lambda spec: code("dt.datetime", DATETIME),
+        # Read back as UTC whatever the database's clock: db.UTCDateTime.
+        column=lambda spec: code("UTCDateTime()", UTC_DATETIME),
+        # What UTCDateTime stores in: microseconds on MySQL/MariaDB too.
+        migration=lambda spec: code("sa.DateTime()"),
+        dialects=((code("mysql.DATETIME(fsp=6)", MYSQL), ("mysql", "mariadb")),),
+        model=lambda spec: code("Timestamp", f"from {FIELD_TYPES} import Timestamp"),
+        samples=lambda spec: ("2024-05-17T10:30:00.123456Z", "1999-12-31T23:59:59Z"),
+        invalid=lambda spec: '"yesterday"',
+        default=lambda spec, value: code(f"dt.datetime.fromisoformat({py_str(value)})", DATETIME),
+        # Naive UTC, as UTCDateTime stores it.
+        server_default=lambda spec, value: py_str(value[:-6].replace("T", " ")),
+        returned=lambda spec, value: value.replace("+00:00", "Z"),
+    ),
+    "uuid": FieldType(
+        options=(),
+        parse=lambda spec, text: str(uuid.UUID(text.strip())),
+        python=lambda spec: code("uuid.UUID", UUID),
+        column=lambda spec: code("sa.Uuid()"),
+        samples=_uuid_samples,
+        invalid=lambda spec: '"not-a-uuid"',
+        default=lambda spec, value: code(f"uuid.UUID({py_str(value)})", UUID),
+        # The 32 hex digits sa.Uuid stores where the database has no uuid type.
+        server_default=lambda spec, value: py_str(value.replace("-", "")),
+        distinct=lambda spec: code("str(uuid.UUID(distinct_text(email)[:32]))", UUID),
+    ),
+    "json": FieldType(
+        options=(),
+        parse=_json,
+        python=lambda spec: code("dict[str, Any]", ANY),
+        column=lambda spec: code("sa.JSON(none_as_null=True)"),
+        samples=lambda spec: (
+            {"theme": "dark"},
+            {"theme": "light", "sizes": [1, 2.5], "beta": True, "note": None},
         ),
-        FieldType(
-            "int",
-            options=(),
-            parse=_int,
-            python=lambda spec: code("int"),
-            column=lambda spec: code("sa.Integer()"),
-            constraints=lambda spec: ["ge=-(2**31)", "le=2**31 - 1"],
-            samples=lambda spec: (42, -7),
-            invalid=lambda spec: "2**31",
-            server_default=lambda spec, value: py_str(py_literal(value)),
-            distinct=lambda spec: code("int(distinct_text(email)[:7], 16)"),
+        invalid=lambda spec: '["not", "an", "object"]',
+        server_default=lambda spec, value: py_str(
+            json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
         ),
-        FieldType(
-            "float",
-            options=(),
-            parse=_float,
-            python=lambda spec: code("float"),
-            column=lambda spec: code("sa.Double()"),
-            constraints=lambda spec: ["allow_inf_nan=False"],
-            samples=lambda spec: (1.5, -2.25),
-            invalid=lambda spec: '"not a number"',
-            server_default=lambda spec, value: py_str(py_literal(value)),
-            default_text=repr,
+        default_text=json.dumps,
+        indexable=False,
+    ),
+    "choices": FieldType(
+        options=("choices",),
+        parse=_choice,
+        # The table holds the text; the API models hold the choices' Literal.
+        python=lambda spec: code("str"),
+        column=lambda spec: code(
+            f"sa.Enum({', '.join(map(py_str, spec['choices']))}, native_enum=False)"
         ),
-        FieldType(
-            "decimal",
-            options=("precision", "scale"),
-            parse=_decimal,
-            python=lambda spec: code("Decimal", DECIMAL),
-            column=lambda spec: code(f"sa.Numeric({spec['precision']}, {spec['scale']})"),
-            constraints=lambda spec: [
-                f"max_digits={spec['precision']}",
-                f"decimal_places={spec['scale']}",
-            ],
-            samples=_decimal_samples,
-            invalid=lambda spec: py_str("1" + "0" * spec["precision"]),
-            default=lambda spec, value: code(f"Decimal({py_str(value)})", DECIMAL),
-        ),
-        FieldType(
-            "bool",
-            options=(),
-            parse=_bool,
-            python=lambda spec: code("bool"),
-            column=lambda spec: code("sa.Boolean()"),
-            samples=lambda spec: (True, False),
-            invalid=lambda spec: '"maybe"',
-            server_default=lambda spec, value: "sa.true()" if value else "sa.false()",
-            default_text=lambda value: "true" if value else "false",
-            few_values=True,
-        ),
-        FieldType(
-            "date",
-            options=(),
-            parse=lambda spec, text: dt.date.fromisoformat(text.strip()).isoformat(),
-            python=lambda spec: code("dt.date", DATETIME),
-            column=lambda spec: code("sa.Date()"),
-            samples=lambda spec: ("2024-05-17", "1999-12-31"),
-            invalid=lambda spec: '"2024-02-30"',
-            default=lambda spec, value: code(f"dt.date.fromisoformat({py_str(value)})", DATETIME),
-        ),
-        FieldType(
-            "datetime",
-            options=(),
-            parse=_datetime,
-            python=lambda spec: code("dt.datetime", DATETIME),
-            # Read back as UTC whatever the database's clock: db.UTCDateTime.
-            column=lambda spec: code("UTCDateTime()", UTC_DATETIME),
-            # What UTCDateTime stores in: microseconds on MySQL/MariaDB too.
-            migration=lambda spec: code("sa.DateTime()"),
-            dialects=((code("mysql.DATETIME(fsp=6)", MYSQL), ("mysql", "mariadb")),),
-            model=lambda spec: code("Timestamp", f"from {FIELD_TYPES} import Timestamp"),
-            samples=lambda spec: ("2024-05-17T10:30:00.123456Z", "1999-12-31T23:59:59Z"),
-            invalid=lambda spec: '"yesterday"',
-            default=lambda spec, value: code(
-                f"dt.datetime.fromisoformat({py_str(value)})", DATETIME
-            ),
-            # Naive UTC, as UTCDateTime stores it.
-            server_default=lambda spec, value: py_str(value[:-6].replace("T", " ")),
-            returned=lambda spec, value: value.replace("+00:00", "Z"),
-        ),
-        FieldType(
-            "uuid",
-            options=(),
-            parse=lambda spec, text: str(uuid.UUID(text.strip())),
-            python=lambda spec: code("uuid.UUID", UUID),
-            column=lambda spec: code("sa.Uuid()"),
-            samples=_uuid_samples,
-            invalid=lambda spec: '"not-a-uuid"',
-            default=lambda spec, value: code(f"uuid.UUID({py_str(value)})", UUID),
-            # The 32 hex digits sa.Uuid stores where the database has no uuid type.
-            server_default=lambda spec, value: py_str(value.replace("-", "")),
-            distinct=lambda spec: code("str(uuid.UUID(distinct_text(email)[:32]))", UUID),
-        ),
-        FieldType(
-            "json",
-            options=(),
-            parse=_json,
-            python=lambda spec: code("dict[str, Any]", ANY),
-            column=lambda spec: code("sa.JSON(none_as_null=True)"),
-            samples=lambda spec: (
-                {"theme": "dark"},
-                {"theme": "light", "sizes": [1, 2.5], "beta": True, "note": None},
-            ),
-            invalid=lambda spec: '["not", "an", "object"]',
-            server_default=lambda spec, value: py_str(
-                json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
-            ),
-            default_text=json.dumps,
-            indexable=False,
-        ),
-        FieldType(
-            "choices",
-            options=("choices",),
-            parse=_choice,
-            # The table holds the text; the API models hold the choices' Literal.
-            python=lambda spec: code("str"),
-            column=lambda spec: code(
-                f"sa.Enum({', '.join(map(py_str, spec['choices']))}, native_enum=False)"
-            ),
-            model=_choice_type,
-            definition=_choice_alias,
-            samples=lambda spec: (spec["choices"][0], spec["choices"][1]),
-            invalid=lambda spec: py_str("-".join(spec["choices"]) + "-other"),
-            few_values=True,
-        ),
-        FieldType(
-            "email",
-            options=(),
-            parse=_email,
-            python=lambda spec: code("str"),
-            column=lambda spec: code(f"sa.String({EMAIL_MAX_LENGTH})"),
-            # Checked like the built-in email on the way in; a plain str in `User`, as the
-            # built-in email is, so responses do not check it again.
-            model=lambda spec: code("EmailStr", "from pydantic import EmailStr"),
-            response=lambda spec: code("str"),
-            samples=lambda spec: ("alice@example.com", "bob@example.org"),
-            invalid=lambda spec: '"not an address"',
-            distinct=lambda spec: code('distinct_text(email)[:16] + "@example.com"'),
-            backfill_from=frozenset({"email"}),
-        ),
-    )
+        model=_choice_type,
+        definition=_choice_alias,
+        samples=lambda spec: (spec["choices"][0], spec["choices"][1]),
+        invalid=lambda spec: py_str("-".join(spec["choices"]) + "-other"),
+        few_values=True,
+    ),
+    "email": FieldType(
+        options=(),
+        parse=_email,
+        python=lambda spec: code("str"),
+        column=lambda spec: code(f"sa.String({EMAIL_MAX_LENGTH})"),
+        # Checked like the built-in email on the way in; a plain str in `User`, as the
+        # built-in email is, so responses do not check it again.
+        model=lambda spec: code("EmailStr", "from pydantic import EmailStr"),
+        response=lambda spec: code("str"),
+        samples=lambda spec: ("alice@example.com", "bob@example.org"),
+        invalid=lambda spec: '"not an address"',
+        distinct=lambda spec: code('distinct_text(email)[:16] + "@example.com"'),
+        backfill_from=frozenset({"email"}),
+    ),
 }
