@@ -104,14 +104,14 @@ def _quoted(spec: Spec, value: Any) -> str:
     return py_str(str(value))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FieldType:
     """One field type. Callables take the field's spec (see fields.py); ``value`` is a default
     in canonical form (what ``parse`` returned, as the answers file holds it)."""
 
     # The answers-file options this type has beyond the flags (max_length; precision and
     # scale; choices): fields.py reads them from the command line.
-    options: tuple[str, ...]
+    options: tuple[str, ...] = ()
     # --default text → the value in canonical form; ValueError says what is wrong.
     parse: Callable[[Spec, str], Any]
     # The Python type of the values (the user table's attribute, without None).
@@ -293,7 +293,6 @@ TYPES: dict[str, FieldType] = {
         backfill_from=frozenset({"email"}),
     ),
     "text": FieldType(
-        options=(),
         parse=_plain_text,
         python=lambda spec: code("str"),
         column=lambda spec: code("sa.Text()"),
@@ -304,7 +303,6 @@ TYPES: dict[str, FieldType] = {
         backfill_from=frozenset({"email"}),
     ),
     "int": FieldType(
-        options=(),
         parse=_int,
         python=lambda spec: code("int"),
         column=lambda spec: code("sa.Integer()"),
@@ -315,7 +313,6 @@ TYPES: dict[str, FieldType] = {
         distinct=lambda spec: code("int(distinct_text(email)[:7], 16)"),
     ),
     "float": FieldType(
-        options=(),
         parse=_float,
         python=lambda spec: code("float"),
         column=lambda spec: code("sa.Double()"),
@@ -339,7 +336,6 @@ TYPES: dict[str, FieldType] = {
         default=lambda spec, value: code(f"Decimal({py_str(value)})", DECIMAL),
     ),
     "bool": FieldType(
-        options=(),
         parse=_bool,
         python=lambda spec: code("bool"),
         column=lambda spec: code("sa.Boolean()"),
@@ -350,7 +346,6 @@ TYPES: dict[str, FieldType] = {
         few_values=True,
     ),
     "date": FieldType(
-        options=(),
         parse=lambda spec, text: dt.date.fromisoformat(text.strip()).isoformat(),
         python=lambda spec: code("dt.date", DATETIME),
         column=lambda spec: code("sa.Date()"),
@@ -359,7 +354,6 @@ TYPES: dict[str, FieldType] = {
         default=lambda spec, value: code(f"dt.date.fromisoformat({py_str(value)})", DATETIME),
     ),
     "datetime": FieldType(
-        options=(),
         parse=_datetime,
         python=lambda spec: code("dt.datetime", DATETIME),
         # Read back as UTC whatever the database's clock: db.UTCDateTime.
@@ -376,7 +370,6 @@ TYPES: dict[str, FieldType] = {
         returned=lambda spec, value: value.replace("+00:00", "Z"),
     ),
     "uuid": FieldType(
-        options=(),
         parse=lambda spec, text: str(uuid.UUID(text.strip())),
         python=lambda spec: code("uuid.UUID", UUID),
         column=lambda spec: code("sa.Uuid()"),
@@ -388,7 +381,6 @@ TYPES: dict[str, FieldType] = {
         distinct=lambda spec: code("str(uuid.UUID(distinct_text(email)[:32]))", UUID),
     ),
     "json": FieldType(
-        options=(),
         parse=_json,
         python=lambda spec: code("dict[str, Any]", ANY),
         column=lambda spec: code("sa.JSON(none_as_null=True)"),
@@ -418,7 +410,6 @@ TYPES: dict[str, FieldType] = {
         few_values=True,
     ),
     "email": FieldType(
-        options=(),
         parse=_email,
         python=lambda spec: code("str"),
         column=lambda spec: code(f"sa.String({EMAIL_MAX_LENGTH})"),
