@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import yaml
 
@@ -207,6 +207,15 @@ class _Settings(dict[str, Any]):
         raise UsergenError(f"the template uses _copier_conf.{key}, which usergen cannot render")
 
 
+class RenderOptions(TypedDict, total=False):
+    """The keyword arguments of ``Renderer.render``: it passes them on to ``Renderer.draft``,
+    whose defaults they have."""
+
+    changed: Collection[str] | None
+    skip: Collection[str]
+    ruff: RuffSettings
+
+
 @dataclass
 class Draft:
     """A render whose Python files ruff has not formatted yet."""
@@ -348,13 +357,7 @@ class Renderer:
         return context
 
     def render(
-        self,
-        answers: Mapping[str, Any],
-        folder_name: str,
-        *,
-        changed: Collection[str] | None = None,
-        skip: Collection[str] = (),
-        ruff: RuffSettings = TEMPLATE_SETTINGS,
+        self, answers: Mapping[str, Any], folder_name: str, **options: Unpack[RenderOptions]
     ) -> tuple[dict[str, bytes], dict[str, int]]:
         """Render the project for ``answers``: files (relative path → content) and modes, the
         Python files formatted by ruff with the settings ``ruff`` (those of an existing
@@ -364,8 +367,7 @@ class Renderer:
         answers change: templates whose path or source mentions one of them, or the recorded
         answers, or that import another template. Paths in ``skip`` are left out.
         """
-        draft = self.draft(answers, folder_name, changed=changed, skip=skip, ruff=ruff)
-        return format_drafts([draft])[0]
+        return format_drafts([self.draft(answers, folder_name, **options)])[0]
 
     def draft(
         self,
