@@ -4,7 +4,7 @@ import enum
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict, TypeVar
 
 import typer
 
@@ -338,6 +338,18 @@ DryRunOption = Annotated[
 ]
 
 
+class ChangeMode(TypedDict):
+    """How a command changes the project, as --dry-run and --conflict say: the keyword
+    arguments that add_field, update, remove_field and rename_field take alike."""
+
+    dry_run: bool
+    inline_conflicts: bool
+
+
+def change_mode(dry_run: bool, conflict: ConflictMode) -> ChangeMode:
+    return ChangeMode(dry_run=dry_run, inline_conflicts=conflict is ConflictMode.inline)
+
+
 FIELD_TYPES = ", ".join(field_types.TYPES)
 
 
@@ -429,8 +441,7 @@ def add_field_command(
             type_,
             options,
             backfill_from=backfill_from,
-            dry_run=dry_run,
-            inline_conflicts=conflict is ConflictMode.inline,
+            **change_mode(dry_run, conflict),
         )
     )
     spec = result.spec
@@ -469,12 +480,7 @@ def update(
 
     result = attempt(
         lambda: run_update(
-            path,
-            to=to,
-            database=db,
-            data_layer=data_layer,
-            dry_run=dry_run,
-            inline_conflicts=conflict is ConflictMode.inline,
+            path, to=to, database=db, data_layer=data_layer, **change_mode(dry_run, conflict)
         )
     )
     if dry_run:
@@ -552,11 +558,7 @@ def remove_field_command(
     """Remove an added field: column (its values go), API models and tests, keeping your edits."""
     from usergen.lifecycle import remove_field
 
-    result = attempt(
-        lambda: remove_field(
-            path, name, yes=yes, dry_run=dry_run, inline_conflicts=conflict is ConflictMode.inline
-        )
-    )
+    result = attempt(lambda: remove_field(path, name, yes=yes, **change_mode(dry_run, conflict)))
     report_change(result, f"Removed {name} from the user.", dry_run)
 
 
@@ -574,11 +576,7 @@ def rename_field_command(
     """Rename an added field everywhere; the migration keeps every value."""
     from usergen.lifecycle import rename_field
 
-    result = attempt(
-        lambda: rename_field(
-            path, old, new, dry_run=dry_run, inline_conflicts=conflict is ConflictMode.inline
-        )
-    )
+    result = attempt(lambda: rename_field(path, old, new, **change_mode(dry_run, conflict)))
     report_change(result, f"Renamed {old} to {new}.", dry_run)
 
 
