@@ -30,6 +30,8 @@ INTENDED: dict[str, str] = {
     "so pytest-xdist workers collect the same tests",
     "{package}/handlers.py": "the 503 handlers the user routes need are installed apart from "
     "this app's own 405 handler, so an existing app gets only the former",
+    "tests/test_deleted_users.py": "delete_first deletes the user fixture's user, so the tests "
+    "name neither its email nor the fixture they do not otherwise use",
 }
 # Answer → why this version records it (with its value for a new app).
 NEW_ANSWERS: dict[str, tuple[str, object]] = {
