@@ -30,6 +30,11 @@ INTENDED: dict[str, str] = {
     "so pytest-xdist workers collect the same tests",
     "{package}/handlers.py": "the 503 handlers the user routes need are installed apart from "
     "this app's own 405 handler, so an existing app gets only the former",
+    "{package}/users/routers/users.py": "the /users/{id} routes sit on a router whose dependency "
+    "checks for a superuser and whose docs add 401/403/404, instead of each route repeating both",
+    "{package}/users/routers/sessions.py": "the /users/{id}/sessions routes likewise",
+    "{package}/users/dependencies.py": "the comment on UserFromPath: the router, not each route, "
+    "checks for a superuser",
     "tests/test_deleted_users.py": "delete_first deletes the user fixture's user, so the tests "
     "name neither its email nor the fixture they do not otherwise use",
 }

@@ -93,6 +93,6 @@ async def get_user_or_404(id: str, manager: UserManagerDep) -> UserDB:
         raise HTTPException(status.HTTP_404_NOT_FOUND) from None
 
 
-# The user of a /users/{id} route. The route checks the caller is a superuser first
+# The user of a /users/{id} route. Its router checks the caller is a superuser first
 # (``dependencies=[Depends(current_superuser)]``), so that others learn nothing from a 404.
 UserFromPath = Annotated[UserDB, Depends(get_user_or_404)]
