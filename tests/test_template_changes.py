@@ -32,7 +32,8 @@ INTENDED: dict[str, str] = {
     "this app's own 405 handler, so an existing app gets only the former",
     "{package}/users/routers/users.py": "the /users/{id} routes sit on a router whose dependency "
     "checks for a superuser and whose docs add 401/403/404, instead of each route repeating both",
-    "{package}/users/routers/sessions.py": "the /users/{id}/sessions routes likewise",
+    "{package}/users/routers/sessions.py": "the /users/{id}/sessions routes likewise; the two "
+    "routes that end one session share end_session, the 404 for a session the user does not have",
     "{package}/users/dependencies.py": "the comment on UserFromPath: the router, not each route, "
     "checks for a superuser",
     "tests/test_deleted_users.py": "delete_first deletes the user fixture's user, so the tests "
