@@ -36,6 +36,10 @@ INTENDED: dict[str, str] = {
     "routes that end one session share end_session, the 404 for a session the user does not have",
     "{package}/users/dependencies.py": "the comment on UserFromPath: the router, not each route, "
     "checks for a superuser",
+    "{package}/users/routers/links.py": "add_link_route declares the whole route that emails a "
+    "link (202 for any address, its docs, body, limit and the lookup after the response)",
+    "{package}/users/routers/reset.py": "forgot-password is declared through add_link_route",
+    "{package}/users/routers/verify.py": "request-verify-token is declared through add_link_route",
     "tests/test_deleted_users.py": "delete_first deletes the user fixture's user, so the tests "
     "name neither its email nor the fixture they do not otherwise use",
 }
