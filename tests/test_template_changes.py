@@ -21,32 +21,9 @@ from usergen.render import ANSWERS_FILE, Renderer
 BASELINE = max(versions.RELEASES, key=versions.parse)
 
 # Path in the project ("{package}" for the package folder) → why it differs from BASELINE.
-INTENDED: dict[str, str] = {
-    "{package}/main.py": "install_users(app) adds the user accounts to any FastAPI app (usergen "
-    "init wires it into an existing one); create_app builds this app with it",
-    "tests/test_users.py": "the unknown-user test's id is fixed, not random at import, so "
-    "pytest-xdist workers collect the same tests",
-    "tests/test_refresh.py": "the malformed-token test's tokens are fixed, not random at import, "
-    "so pytest-xdist workers collect the same tests",
-    "{package}/handlers.py": "the 503 handlers the user routes need are installed apart from "
-    "this app's own 405 handler, so an existing app gets only the former",
-    "{package}/users/routers/users.py": "the /users/{id} routes sit on a router whose dependency "
-    "checks for a superuser and whose docs add 401/403/404, instead of each route repeating both",
-    "{package}/users/routers/sessions.py": "the /users/{id}/sessions routes likewise; the two "
-    "routes that end one session share end_session, the 404 for a session the user does not have",
-    "{package}/users/dependencies.py": "the comment on UserFromPath: the router, not each route, "
-    "checks for a superuser",
-    "{package}/users/routers/links.py": "add_link_route declares the whole route that emails a "
-    "link (202 for any address, its docs, body, limit and the lookup after the response)",
-    "{package}/users/routers/reset.py": "forgot-password is declared through add_link_route",
-    "{package}/users/routers/verify.py": "request-verify-token is declared through add_link_route",
-    "tests/test_deleted_users.py": "delete_first deletes the user fixture's user, so the tests "
-    "name neither its email nor the fixture they do not otherwise use",
-}
+INTENDED: dict[str, str] = {}
 # Answer → why this version records it (with its value for a new app).
-NEW_ANSWERS: dict[str, tuple[str, object]] = {
-    "existing_app": ("where `usergen init` put the user module; empty for a new app", {}),
-}
+NEW_ANSWERS: dict[str, tuple[str, object]] = {}
 
 
 def answer_sets() -> dict[str, dict[str, Any]]:
