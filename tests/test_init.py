@@ -358,6 +358,39 @@ async def main() -> None:
 asyncio.run(main())
 """
 
+# Run in the project: a model of the app's own, on its Base, with a foreign key to the user
+# and a relationship to it; the mappers configure and the key points at the user table.
+MODEL_CHECK = """
+import importlib, sys, uuid
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, configure_mappers, mapped_column, relationship
+
+base, users, form = sys.argv[1:4]
+module_name, _, attribute = base.partition(":")
+Base = getattr(importlib.import_module(module_name), attribute)
+table = importlib.import_module(users + ".table")
+key = table.users.c.id if form == "column" else f"{table.users.name}.id"
+
+
+class Note(Base):
+    __tablename__ = "model_note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey(key))
+    owner: Mapped[table.UserTable] = relationship(table.UserTable)
+
+
+configure_mappers()
+[foreign] = Note.__table__.foreign_keys
+assert foreign.column is table.users.c.id, foreign
+assert Note.owner.property.mapper.class_ is table.UserTable
+print("model check passed")
+"""
+# The app's declarative Base, and how its models name the user's key: by the string where
+# the user tables share its metadata, by the column where they cannot (see init's note).
+MODELS = {"onefile": ("main:Base", "column"), "factory": ("shop.models:Base", "string")}
+
 # A table of the app's that refers to a user, and its revision after the user tables'.
 NOTE_REVISION = '''
 """A note per user."""
@@ -489,6 +522,10 @@ def check_app_after_init(name: str, project: Path, url: str, server: str | None)
     # Accounts through their app, and a route of theirs behind CurrentUser.
     checked = run(project, env, python, "-c", APP_CHECK, app, users)
     assert checked.returncode == 0, checked.stderr
+    if name in MODELS:
+        base, form = MODELS[name]
+        modelled = run(project, env, python, "-c", MODEL_CHECK, base, users, form)
+        assert modelled.returncode == 0, modelled.stderr
     # Their tests and the user module's, with their own configuration.
     tests = run(project, env, python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x")
     assert tests.returncode == 0, tests.stdout[-3000:]

@@ -413,6 +413,13 @@ def _wire(result: Plan, renderer: Renderer, context: dict[str, Any]) -> None:
                     text, path=alembic.env_py, expression=f"{package}.table.UserTable.metadata"
                 ),
             )
+            result.notes.append(
+                f"your metadata is declared in {project.metadata.module}, which creates the app "
+                "and so imports the user module: the user tables have a metadata of their own "
+                f"(added to {alembic.env_py}'s target_metadata). A model of yours refers to the "
+                f"user by the column, ForeignKey(users.c.id) (from {package}.table import "
+                'users, UserTable), not by the string "user.id"'
+            )
     elif alembic is not None:
         result.notes.append(
             f"{alembic.env_py} has no target metadata, so autogenerate does not see the user "
