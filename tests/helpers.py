@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -188,6 +189,11 @@ def tree_hashes(root: Path) -> dict[str, str]:
         if path.is_file() and not _TOOL_FOLDERS & set(relative.parts):
             hashes[relative.as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
     return hashes
+
+
+def changed_paths(before: Mapping[str, object], after: Mapping[str, object]) -> set[str]:
+    """The paths whose content differs between two snapshots (or hashes) of a tree."""
+    return {rel for rel in before.keys() | after.keys() if before.get(rel) != after.get(rel)}
 
 
 def check_code(project: Path) -> None:

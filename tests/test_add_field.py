@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import new_project, tree_hashes, usergen
+from tests.helpers import changed_paths, new_project, tree_hashes, usergen
 
 
 @pytest.fixture(scope="module")
@@ -321,9 +321,7 @@ def test_ctrl_c_during_the_writes_finishes_them_first(
         add_field.add_field(project, "age", "int", FieldOptions())
 
     assert len(calls) == ADD_AGE_WRITES
-    after = tree_hashes(project)
-    changed = {rel for rel in after.keys() | before.keys() if after.get(rel) != before.get(rel)}
-    assert changed == {
+    assert changed_paths(before, tree_hashes(project)) == {
         ".copier-answers.yml",
         "migrations/versions/0003_add_age_to_user.py",
         "shop/users/schemas.py",

@@ -20,7 +20,7 @@ import yaml
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.helpers import SERVERS, usergen
+from tests.helpers import SERVERS, changed_paths, usergen
 from usergen import versions
 from usergen.errors import UsergenError
 
@@ -279,9 +279,7 @@ def test_update_carries_an_init_ed_module_to_the_next_release_with_edits_kept(
     result = update(project)
 
     assert (result.old_version, result.new_version) == (this, "0.99.0")
-    after = snapshot(project)
-    changed = {rel for rel in after.keys() | before.keys() if after.get(rel) != before.get(rel)}
-    assert changed == {
+    assert changed_paths(before, snapshot(project)) == {
         ".copier-answers.yml",
         "src/shop/users/passwords.py",
         "src/shop/users/audit.py",
