@@ -21,7 +21,11 @@ from usergen.render import ANSWERS_FILE, Renderer
 BASELINE = max(versions.RELEASES, key=versions.parse)
 
 # Path in the project ("{package}" for the package folder) → why it differs from BASELINE.
-INTENDED: dict[str, str] = {}
+INTENDED: dict[str, str] = {
+    "{package}/db.py": "async_url takes a URL written for any of SQLAlchemy's drivers of the "
+    "database (an existing app's synchronous engine may share DATABASE_URL) and uses the app's",
+    "tests/test_app.py": "the URL forms of other drivers of the same database",
+}
 # Answer → why this version records it (with its value for a new app).
 NEW_ANSWERS: dict[str, tuple[str, object]] = {}
 
