@@ -114,7 +114,7 @@ def test_init_says_what_it_found_and_edits_the_app_minimally(tmp_path: Path) -> 
     ]
     revision = (project / "alembic/versions/0001_create_user_tables.py").read_text()
     assert 'down_revision: str | None = "b81f04c6a2d3"' in revision
-    answers = (project / ".copier-answers.yml").read_text()
+    answers = (project / ".usergen-answers.yml").read_text()
     assert "metadata: shop.models:Base.metadata" in answers
     assert "SECRET=" in (project / ".env").read_text()
 
@@ -173,7 +173,7 @@ def test_at_a_terminal_init_asks_what_it_cannot_tell(tmp_path: Path) -> None:
     child.close()
 
     assert child.exitstatus == 0, child.before
-    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    answers = yaml.safe_load((project / ".usergen-answers.yml").read_text())
     assert answers["existing_app"]["user_table"] == "account"
     assert answers["existing_app"]["database_url"] == "sqlite:///./app.db"
     assert "install_users(app)" in (project / "app/main.py").read_text()
@@ -191,6 +191,64 @@ def test_a_file_in_the_way_leaves_the_project_as_it_was(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "src/shop/users/table.py exists already" in result.stderr
     assert snapshot(project) == before
+
+
+def test_an_app_from_another_template_keeps_its_answers_file(tmp_path: Path) -> None:
+    """init records its answers in a file of its own, beside the app's template's."""
+    project = copy_fixture("factory", tmp_path)
+    theirs = "_commit: v1.2.0\n_src_path: gh:example/fastapi-template\nproject_name: Shop\n"
+    (project / ".copier-answers.yml").write_text(theirs)
+
+    assert init(project).returncode == 0
+    assert (project / ".copier-answers.yml").read_text() == theirs
+    recorded = yaml.safe_load((project / ".usergen-answers.yml").read_text())
+    assert recorded["package_name"] == "shop.users"
+    after = snapshot(project)
+    assert "nothing changed" in init(project).stdout
+    assert snapshot(project) == after
+    added = usergen("add-field", "nickname", "str", "--path", project)
+    assert "src/shop/users/table.py" in added.stdout
+    assert (project / ".copier-answers.yml").read_text() == theirs
+
+
+def test_init_in_an_app_usergen_new_generated_points_to_add_field(tmp_path: Path) -> None:
+    project = tmp_path / "shop"
+    usergen("new", project, "--defaults")
+    before = snapshot(project)
+
+    result = usergen("init", project, check=False)
+
+    assert result.returncode != 0
+    assert "usergen new" in result.stderr and "add-field" in result.stderr
+    assert snapshot(project) == before
+
+
+def test_a_module_init_ed_at_template_0_5_0_moves_its_answers_on_update(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Template 0.5.0 recorded an init's answers in .copier-answers.yml; update takes them to
+    .usergen-answers.yml, and init then finds the module in place."""
+    from usergen import init as initializer
+    from usergen import render
+    from usergen.update import update
+
+    project = copy_fixture("factory", tmp_path)
+    with versions.template_of("0.5.0") as old_template, monkeypatch.context() as patched:
+        patched.setattr(render, "template_root", lambda: old_template)
+        initializer.apply(initializer.plan(project, initializer.Options()))
+    old = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert (old["template_version"], old["existing_app"]["source_dir"]) == ("0.5.0", "src")
+    second = usergen("init", project, check=False)
+    assert "usergen update" in second.stderr
+
+    result = update(project)
+
+    assert (result.old_version, result.new_version) == ("0.5.0", versions.current())
+    assert not (project / ".copier-answers.yml").exists()
+    new = yaml.safe_load((project / ".usergen-answers.yml").read_text())
+    assert {**new, "template_version": "0.5.0"} == old
+    assert "_OTHER_DRIVERS" in (project / "src/shop/users/db.py").read_text()
+    assert "nothing changed" in init(project).stdout
 
 
 def trouble_at(n: int, trouble: str) -> Callable[[Path, bytes, int | None], None]:
@@ -280,14 +338,14 @@ def test_update_carries_an_init_ed_module_to_the_next_release_with_edits_kept(
 
     assert (result.old_version, result.new_version) == (this, "0.99.0")
     assert changed_paths(before, snapshot(project)) == {
-        ".copier-answers.yml",
+        ".usergen-answers.yml",
         "src/shop/users/passwords.py",
         "src/shop/users/audit.py",
     }
     text = passwords.read_text()
     assert "Password hashing with Argon2id, (passlib)." in text
     assert text.endswith("\n# Reviewed by the security team.\n")
-    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    answers = yaml.safe_load((project / ".usergen-answers.yml").read_text())
     assert answers["template_version"] == "0.99.0"
     assert answers["existing_app"]["metadata"] == "shop.models:Base.metadata"
     assert update(project).changes.writes == {}  # and again: nothing to do

@@ -20,12 +20,12 @@ from typing import Any
 
 import yaml
 
-from usergen import files, questions
+from usergen import files, questions, versions
 from usergen.detect import ExistingProject, NeedsAnswer, detect, project_files
 from usergen.errors import UsergenError
 from usergen.formatting import CONFIG_FILES, project_settings, sort_imports
 from usergen.migrations import next_revision_id, read_revisions
-from usergen.project import Project
+from usergen.project import Project, answers_file
 from usergen.render import ANSWERS_FILE, Renderer
 
 # The app-layout templates init reads settings and dependencies from (a new app's .env and
@@ -238,16 +238,32 @@ def apply(result: Plan) -> None:
 
 
 def _recorded_answers(root: Path) -> dict[str, Any] | None:
-    """The answers of an earlier init here (so a second init changes nothing), or None."""
-    path = root / ANSWERS_FILE
-    if not path.is_file():
+    """The answers of an earlier init here (so a second init changes nothing), or None.
+
+    A `.copier-answers.yml` of the template the app came from is the app's own business; one
+    that `usergen new` wrote means there is nothing to init (and init at template 0.5.0
+    recorded its answers there too)."""
+    path = answers_file(root)
+    if path is None:
         return None
-    answers = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(answers, dict) or not answers.get("existing_app"):
+    try:
+        answers = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        answers = None
+    if not isinstance(answers, dict):
+        return None
+    usergens = answers.get("existing_app") or {"package_name", "template_version"} <= answers.keys()
+    if path.name == ANSWERS_FILE and not usergens:
+        return None  # the answers of the template the app came from
+    if not answers.get("existing_app"):
         raise UsergenError(
-            f"{path} exists and is not the record of an earlier `usergen init`; init records its "
-            "answers in that file. Is this a project `usergen new` generated (use add-field and "
-            "update there), or one another Copier template generated?"
+            f"{root} is an app `usergen new` generated: the user module is there already "
+            "(add fields with usergen add-field, bring it up to date with usergen update)"
+        )
+    if answers.get("template_version") != versions.current():
+        raise UsergenError(
+            f"the user module here is at template {answers.get('template_version')}; "
+            f"`usergen update` brings it to {versions.current()} with your edits kept"
         )
     return answers
 

@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
 
 ANSWERS_FILE = ".copier-answers.yml"
+# Where a module `usergen init` put into an existing app records them (copier.yml's
+# _answers_file): the app may have an answers file of another template.
+MODULE_ANSWERS_FILE = ".usergen-answers.yml"
 # Files the project owns after generation: rendered once, never merged or overwritten later.
 CREATE_ONLY = {".env"}
 
