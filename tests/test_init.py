@@ -585,10 +585,11 @@ def check_app_after_init(name: str, project: Path, url: str, server: str | None)
     # Their tests and the user module's, with their own configuration.
     tests = run(project, env, python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x")
     assert tests.returncode == 0, tests.stdout[-3000:]
-    # Their lint and type checks see nothing new.
-    assert run(project, env, python, "-m", "ruff", "check", ".").returncode == 0
-    typed = run(project, env, python, "-m", "mypy")
-    assert typed.returncode == 0, typed.stdout[-3000:]
+    if server is None:  # the code is the same whatever the database: checked once
+        # Their lint and type checks see nothing new.
+        assert run(project, env, python, "-m", "ruff", "check", ".").returncode == 0
+        typed = run(project, env, python, "-m", "mypy")
+        assert typed.returncode == 0, typed.stdout[-3000:]
 
     # The module takes add-field, and switching layers with update.
     added = usergen("add-field", "nickname", "str", "--path", project)
@@ -598,5 +599,6 @@ def check_app_after_init(name: str, project: Path, url: str, server: str | None)
     assert switched.returncode == 0, switched.stderr
     again = run(project, env, python, "-m", "alembic", "upgrade", "head")
     assert again.returncode == 0, again.stderr
-    tests = run(project, env, python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x")
-    assert tests.returncode == 0, tests.stdout[-3000:]
+    if server is None:  # (the generated app's suite runs on both layers and every database)
+        tests = run(project, env, python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x")
+        assert tests.returncode == 0, tests.stdout[-3000:]

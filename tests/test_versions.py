@@ -74,9 +74,11 @@ def test_every_shipped_version_renders(version: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("version", versions.shipped())
-def test_every_shipped_version_passes_ruff_and_mypy(version: str, tmp_path: Path) -> None:
-    """Each version, with one field of every kind of option, as projects at it look."""
+# The oldest, the last release and the one in development: the versions between were checked
+# the same way while they were the last two, and an archive never changes.
+@pytest.mark.parametrize("version", [*versions.shipped()[:1], *versions.shipped()[-2:]])
+def test_shipped_versions_pass_ruff_and_mypy(version: str, tmp_path: Path) -> None:
+    """A version, with one field of every kind of option, as projects at it look."""
     from tests.helpers import usergen
 
     project = tmp_path / "shop"
