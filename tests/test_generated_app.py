@@ -59,7 +59,9 @@ def test_generated_tests_pass(request: pytest.FixtureRequest, layer: str, databa
 
 @pytest.mark.slow
 def test_generated_tests_on_the_chosen_database(generate: object) -> None:
-    """Projects set up for a server run their suite there too."""
+    """Projects set up for a server run their tests there too: those of what `--db` changes
+    (the engine, the URL forms, the adapter) and the account flow through them; the whole
+    suite runs on every server in test_generated_tests_pass."""
     for database in ("postgresql", "mysql"):
         project = generate(f"on_{database}", "--db", database)  # type: ignore[operator]
         result = run(
@@ -70,6 +72,8 @@ def test_generated_tests_on_the_chosen_database(generate: object) -> None:
             "-x",
             "-p",
             "no:cacheprovider",
+            *("tests/test_adapter.py", "tests/test_app.py"),
+            *("tests/test_register.py", "tests/test_login.py"),
             cwd=project,
             env={"TEST_DATABASE_URL": DATABASES[database] or ""},
         )
