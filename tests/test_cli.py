@@ -80,6 +80,7 @@ def test_new_records_the_answers(default_project: Path) -> None:
         "existing_app": {},
         "fields": [],
         "package_name": "shop",
+        "pages": True,
         "project_name": "shop",
         "template_version": usergen_package.__version__,
     }
@@ -286,6 +287,8 @@ def test_new_on_a_terminal_asks_the_questions(tmp_path: Path) -> None:
     expect("How the app reaches the database")
     child.send("\x1b[B")  # arrow down: SQLAlchemy asyncio
     child.sendline("")
+    expect("Serve account pages")
+    child.send("n")
     expect(pexpect.EOF)
     child.close()
 
@@ -295,6 +298,7 @@ def test_new_on_a_terminal_asks_the_questions(tmp_path: Path) -> None:
     assert answers["package_name"] == "thing"
     assert answers["database"] == "postgresql"
     assert answers["data_layer"] == "sqlalchemy"
+    assert answers["pages"] is False
 
 
 def test_shell_completion_is_offered() -> None:

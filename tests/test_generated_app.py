@@ -5,6 +5,7 @@ it afterwards.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import DATABASES, REDIS, free_port, run
+
+# Where the generated app's browser tests leave the account pages' screenshots (git-ignored).
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "build" / "page-screenshots"
 
 
 def count_tests(output: str) -> int:
@@ -29,6 +33,12 @@ def test_generated_tests_pass(request: pytest.FixtureRequest, layer: str, databa
     server = DATABASES[database]
     # Empty TEST_DATABASE_URL: the temporary SQLite default.
     env = {"TEST_DATABASE_URL": server or "", "TEST_REDIS_URL": REDIS}
+    # The account pages in Chromium: on SQLite, where they leave their screenshots (the
+    # browser talks to the app, whatever its database).
+    browser = ["-k", "not browser"] if server else []
+    if server is None:
+        env["PAGES_SCREENSHOTS"] = str(SCREENSHOTS / layer)
+        shutil.rmtree(SCREENSHOTS / layer, ignore_errors=True)
 
     result = run(
         sys.executable,
@@ -40,11 +50,15 @@ def test_generated_tests_pass(request: pytest.FixtureRequest, layer: str, databa
         "no:cacheprovider",
         "-W",
         "ignore::DeprecationWarning",
+        *browser,
         cwd=project,
         env=env,
     )
 
     assert count_tests(result.stdout) >= 30
+    if server is None:
+        # Every page at both widths (the browser tests ran: a skip fails below).
+        assert len(list((SCREENSHOTS / layer).glob("*.png"))) == 18
     assert " failed" not in result.stdout
     # Only the tests that need a database server (connection loss, two processes) may skip,
     # and only on SQLite; and PostgreSQL's answer while it restarts, elsewhere than PostgreSQL.
@@ -180,7 +194,18 @@ def test_generated_tests_survive_normal_customizing(generate: object) -> None:
     helpers.write_text(helpers.read_text().replace('("aaaaa", "bbbbb")', '("Aaaaa", "Bbbbb")'))
     assert '"/health"' in main.read_text() and "Aaaaa" in helpers.read_text()
 
-    result = run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project)
+    # The browser tests run in test_generated_tests_pass.
+    result = run(
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        "not browser",
+        cwd=project,
+    )
 
     assert count_tests(result.stdout) >= 30
     assert " failed" not in result.stdout

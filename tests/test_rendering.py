@@ -11,18 +11,21 @@ import yaml
 
 from tests.helpers import run
 
-COMBINATIONS = [
+COMBINATIONS: list[dict[str, Any]] = [
     {"database": database, "data_layer": layer}
     for database in ("sqlite", "postgresql", "mysql")
     for layer in ("databases", "sqlalchemy")
 ]
+# The account pages are on by default; their code is the same on every database and layer.
+COMBINATIONS.append({"database": "sqlite", "data_layer": "databases", "pages": False})
 
 
-def combination_id(answers: dict[str, str]) -> str:
-    return f"{answers['database']}-{answers['data_layer']}"
+def combination_id(answers: dict[str, Any]) -> str:
+    pages = "" if answers.get("pages", True) else "-no-pages"
+    return f"{answers['database']}-{answers['data_layer']}{pages}"
 
 
-def on_one_worker(answers: dict[str, str]) -> pytest.MarkDecorator:
+def on_one_worker(answers: dict[str, Any]) -> pytest.MarkDecorator:
     """The tests of one combination share a pytest-xdist worker, which renders it once."""
     return pytest.mark.xdist_group(f"rendered-{combination_id(answers)}")
 
@@ -67,7 +70,7 @@ def rendered(
 
 
 @pytest.mark.parametrize("answers", COMBINATIONS, ids=combination_id)
-def test_copie_renders_every_combination(copie: Any, answers: dict[str, str]) -> None:
+def test_copie_renders_every_combination(copie: Any, answers: dict[str, Any]) -> None:
     result = copie.copy(extra_answers=answers)
 
     assert result.exit_code == 0, result.exception
@@ -76,6 +79,11 @@ def test_copie_renders_every_combination(copie: Any, answers: dict[str, str]) ->
     assert result.answers["database"] == answers["database"]
     assert result.answers["data_layer"] == answers["data_layer"]
     assert (project / package / "users" / "table.py").is_file()
+    pages = project / package / "users" / "pages"
+    assert (pages / "router.py").is_file() == answers.get("pages", True)
+    assert (
+        "pages.build_pages_router" in (project / package / "main.py").read_text()
+    ) == pages.is_dir()
     assert not list(project.rglob("*.jinja"))
     recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert recorded["database"] == answers["database"]
@@ -144,3 +152,18 @@ def test_each_data_layer_imports_only_its_own_library(rendered: Path) -> None:
         assert "databases" not in (rendered / "inventory" / "db.py").read_text()
         assert "from databases import" not in code
         assert "DatabaseSession = Annotated[AsyncSession, Depends(get_session)]" in code
+
+
+def test_pages_answer_sets_the_links_and_dependencies(rendered: Path) -> None:
+    """With the account pages, the links in emails lead to them and the app depends on Jinja2
+    (its tests on Playwright); without, the links lead to a front end of the user's."""
+    answers = yaml.safe_load((rendered / ".copier-answers.yml").read_text())
+    env_example = (rendered / ".env.example").read_text()
+    pyproject = (rendered / "pyproject.toml").read_text()
+    if answers["pages"]:
+        assert "FRONTEND_URL=http://127.0.0.1:8000/account\n" in env_example
+        assert '"jinja2>=' in pyproject and '"playwright>=' in pyproject
+    else:
+        assert "FRONTEND_URL=http://localhost:3000\n" in env_example
+        assert "jinja2" not in pyproject and "playwright" not in pyproject
+        assert not (rendered / "tests" / "test_pages.py").exists()

@@ -220,7 +220,28 @@ def test_update_switches_the_data_layer_and_back_with_edits_kept(old_app: Path) 
     assert tree_hashes(old_app) == on_databases
 
 
+def test_an_earlier_project_gets_no_pages_until_it_asks(old_app: Path) -> None:
+    usergen("update", cwd=old_app)
+    assert answers(old_app)["pages"] is False
+    assert not (old_app / "shop" / "users" / "pages").exists()
+    without_pages = tree_hashes(old_app)
+
+    result = usergen("update", "--pages", cwd=old_app)
+
+    assert "pages False → True" in result.stdout
+    assert (old_app / "shop" / "users" / "pages" / "templates" / "signup.html").is_file()
+    assert "build_pages_router" in (old_app / "shop" / "main.py").read_text()
+    # The links in emails now lead to the pages, unless the project chose its own front end.
+    assert "/account" in (old_app / "shop" / "settings.py").read_text()
+    assert missing_edits(old_app) == []
+
+    usergen("update", "--no-pages", cwd=old_app)
+
+    assert tree_hashes(old_app) == without_pages
+
+
 BAD = {
+    "pages before 0.6.0": (["--pages", "--to", "0.5.0"], "template 0.5.0 has no account pages"),
     "unknown version": (["--to", "9.9.9"], "template version 9.9.9 is not one this usergen knows"),
     "not a version": (["--to", "latest"], "is not one this usergen knows"),
     "unknown database": (["--db", "oracle"], "'oracle' is not one of"),

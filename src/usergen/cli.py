@@ -114,6 +114,15 @@ def new(
             f"Default: {questions.default('data_layer')}.",
         ),
     ] = None,
+    pages: Annotated[
+        bool | None,
+        typer.Option(
+            "--pages/--no-pages",
+            help="Serve account pages (sign up, log in, password reset, settings, sessions) "
+            "under /account. Default: on.",
+            show_default=False,
+        ),
+    ] = None,
     defaults: Annotated[
         bool,
         typer.Option("--defaults", help="Ask nothing; use the defaults for what is not given."),
@@ -132,6 +141,7 @@ def new(
             package=package,
             database=db,
             data_layer=data_layer,
+            pages=pages,
             interactive=interactive,
             overwrite=overwrite,
         )
@@ -203,6 +213,14 @@ def init(
             help="How the user module reaches the database. Default: sqlalchemy.",
         ),
     ] = None,
+    pages: Annotated[
+        bool,
+        typer.Option(
+            "--pages/--no-pages",
+            help="Serve account pages (sign up, log in, password reset, settings, sessions) "
+            "under /account. Default: off (your app may have its own front end).",
+        ),
+    ] = False,
     user_table: Annotated[
         str | None,
         typer.Option(
@@ -224,6 +242,7 @@ def init(
         database_url=database_url,
         data_layer=data_layer,
         user_table=user_table,
+        pages=pages,
     )
     if sys.stdin.isatty() and sys.stdout.isatty():
         plan = attempt(lambda: initializer.plan_asking(path, options, ask_init_question))
@@ -454,7 +473,8 @@ def add_field_command(
         "  usergen update                  to this usergen's template version\n\n"
         "  usergen update --dry-run        print the whole diff, change nothing\n\n"
         "  usergen update --db postgresql  set the project up for another database\n\n"
-        "  usergen update --data-layer sqlalchemy  move the app to SQLAlchemy asyncio"
+        "  usergen update --data-layer sqlalchemy  move the app to SQLAlchemy asyncio\n\n"
+        "  usergen update --pages          add the account pages"
     )
 )
 def update(
@@ -470,6 +490,14 @@ def update(
         str | None,
         answer_option("data_layer", "--data-layer", help="Switch the project to this data layer."),
     ] = None,
+    pages: Annotated[
+        bool | None,
+        typer.Option(
+            "--pages/--no-pages",
+            help="Add the account pages (/account), or remove them.",
+            show_default=False,
+        ),
+    ] = None,
     dry_run: DryRunOption = False,
     path: PathOption = Path("."),
     conflict: ConflictOption = ConflictMode.refuse,
@@ -480,7 +508,12 @@ def update(
 
     result = attempt(
         lambda: run_update(
-            path, to=to, database=db, data_layer=data_layer, **change_mode(dry_run, conflict)
+            path,
+            to=to,
+            database=db,
+            data_layer=data_layer,
+            pages=pages,
+            **change_mode(dry_run, conflict),
         )
     )
     if dry_run:

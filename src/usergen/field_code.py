@@ -162,8 +162,22 @@ def enrich(spec: Spec) -> dict[str, Any]:
             entry.server_default(spec, spec["default"]) if "default" in spec else None
         ),
         "max_length": entry.max_length(spec),
+        "form_field": form_field(spec),
     }
     return enriched
+
+
+def form_field(spec: Spec) -> str:
+    """The field's entry in the account pages' form fields (pages/forms.py of the app)."""
+    arguments = [py_str(spec["name"]), py_str(spec["name"].replace("_", " ").capitalize())]
+    arguments.append(py_str(_type(spec).form_input))
+    if spec["required"]:
+        arguments.append("required=True")
+    if (max_length := _type(spec).max_length(spec)) is not None:
+        arguments.append(f"max_length={max_length}")
+    if spec.get("choices"):
+        arguments.append(f"choices=({', '.join(py_str(choice) for choice in spec['choices'])},)")
+    return f"FormField({', '.join(arguments)})"
 
 
 def field_code(specs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -154,6 +154,9 @@ class FieldType:
     few_values: bool = False
     # Built-in columns an existing user's value may be copied from (--backfill-from).
     backfill_from: frozenset[str] = field(default_factory=frozenset)
+    # How the account pages ask for a value: the `kind` of the app's pages/forms.FormField
+    # (text, textarea, integer, number, checkbox, date, datetime, email, select or json).
+    form_input: str = "text"
 
 
 def _str(spec: Spec, text: str) -> str:
@@ -293,6 +296,7 @@ TYPES: dict[str, FieldType] = {
         backfill_from=frozenset({"email"}),
     ),
     "text": FieldType(
+        form_input="textarea",
         parse=_plain_text,
         python=lambda spec: code("str"),
         column=lambda spec: code("sa.Text()"),
@@ -303,6 +307,7 @@ TYPES: dict[str, FieldType] = {
         backfill_from=frozenset({"email"}),
     ),
     "int": FieldType(
+        form_input="integer",
         parse=_int,
         python=lambda spec: code("int"),
         column=lambda spec: code("sa.Integer()"),
@@ -313,6 +318,7 @@ TYPES: dict[str, FieldType] = {
         distinct=lambda spec: code("int(distinct_text(email)[:7], 16)"),
     ),
     "float": FieldType(
+        form_input="number",
         parse=_float,
         python=lambda spec: code("float"),
         column=lambda spec: code("sa.Double()"),
@@ -323,6 +329,7 @@ TYPES: dict[str, FieldType] = {
         default_text=repr,
     ),
     "decimal": FieldType(
+        form_input="number",
         options=("precision", "scale"),
         parse=_decimal,
         python=lambda spec: code("Decimal", DECIMAL),
@@ -336,6 +343,7 @@ TYPES: dict[str, FieldType] = {
         default=lambda spec, value: code(f"Decimal({py_str(value)})", DECIMAL),
     ),
     "bool": FieldType(
+        form_input="checkbox",
         parse=_bool,
         python=lambda spec: code("bool"),
         column=lambda spec: code("sa.Boolean()"),
@@ -346,6 +354,7 @@ TYPES: dict[str, FieldType] = {
         few_values=True,
     ),
     "date": FieldType(
+        form_input="date",
         parse=lambda spec, text: dt.date.fromisoformat(text.strip()).isoformat(),
         python=lambda spec: code("dt.date", DATETIME),
         column=lambda spec: code("sa.Date()"),
@@ -354,6 +363,7 @@ TYPES: dict[str, FieldType] = {
         default=lambda spec, value: code(f"dt.date.fromisoformat({py_str(value)})", DATETIME),
     ),
     "datetime": FieldType(
+        form_input="datetime",
         parse=_datetime,
         python=lambda spec: code("dt.datetime", DATETIME),
         # Read back as UTC whatever the database's clock: db.UTCDateTime.
@@ -381,6 +391,7 @@ TYPES: dict[str, FieldType] = {
         distinct=lambda spec: code("str(uuid.UUID(distinct_text(email)[:32]))", UUID),
     ),
     "json": FieldType(
+        form_input="json",
         parse=_json,
         python=lambda spec: code("dict[str, Any]", ANY),
         column=lambda spec: code("sa.JSON(none_as_null=True)"),
@@ -396,6 +407,7 @@ TYPES: dict[str, FieldType] = {
         indexable=False,
     ),
     "choices": FieldType(
+        form_input="select",
         options=("choices",),
         parse=_choice,
         # The table holds the text; the API models hold the choices' Literal.
@@ -410,6 +422,7 @@ TYPES: dict[str, FieldType] = {
         few_values=True,
     ),
     "email": FieldType(
+        form_input="email",
         parse=_email,
         python=lambda spec: code("str"),
         column=lambda spec: code(f"sa.String({EMAIL_MAX_LENGTH})"),

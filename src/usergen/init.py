@@ -58,6 +58,7 @@ class Options:
     database_url: str | None = None
     data_layer: str | None = None
     user_table: str | None = None
+    pages: bool = False
 
 
 @dataclass
@@ -98,7 +99,8 @@ def plan_asking(root: Path, options: Options, ask: Callable[[NeedsAnswer], str])
         try:
             return plan(root, options)
         except NeedsAnswer as question:
-            options = replace(options, **{question.option: ask(question)})
+            answer: dict[str, Any] = {question.option: ask(question)}
+            options = replace(options, **answer)
 
 
 def plan(root: Path, options: Options) -> Plan:
@@ -330,6 +332,7 @@ def _answers(project: ExistingProject, options: Options) -> dict[str, Any]:
         "package_name": package,
         "database": database,
         "data_layer": data_layer,
+        "pages": options.pages,
         "existing_app": existing,
     }
 

@@ -51,6 +51,7 @@ def generate(
     database: str | None,
     interactive: bool,
     data_layer: str | None = None,
+    pages: bool | None = None,
     overwrite: bool,
 ) -> NewProject:
     """Render the project and write it into ``dest``: all files, or none.
@@ -71,6 +72,8 @@ def generate(
         answers["database"] = database
     if data_layer is not None:
         answers["data_layer"] = data_layer
+    if pages is not None:
+        answers["pages"] = pages
 
     renderer = Renderer()
     if interactive:

@@ -18,6 +18,8 @@ DATABASES = questions.choices("database")
 DATA_LAYERS = questions.choices("data_layer")
 DEFAULT_DATA_LAYER = "databases"  # what projects from before the answer use
 DATA_LAYER_SINCE = "0.3.0"
+# The account pages (the `pages` answer) came with 0.6.0; projects from before have none.
+PAGES_SINCE = "0.6.0"
 
 
 @dataclass
@@ -38,6 +40,11 @@ class Project:
     @property
     def data_layer(self) -> str:
         return str(self.answers.get("data_layer", DEFAULT_DATA_LAYER))
+
+    @property
+    def pages(self) -> bool:
+        """Whether the app serves the account pages."""
+        return bool(self.answers.get("pages", False))
 
     @property
     def template_version(self) -> str:

@@ -34,7 +34,14 @@ from usergen.fields import BUILT_IN_SINCE
 from usergen.formatting import project_settings
 from usergen.merge import Conflict, Labels, check_resolved, merge_change
 from usergen.migrations import head, next_revision_id, read_revisions
-from usergen.project import DATA_LAYER_SINCE, DATA_LAYERS, DATABASES, Project, load
+from usergen.project import (
+    DATA_LAYER_SINCE,
+    DATA_LAYERS,
+    DATABASES,
+    PAGES_SINCE,
+    Project,
+    load,
+)
 from usergen.render import CREATE_ONLY, Renderer
 
 UPGRADE_STEPS = "includes/schema_upgrades"
@@ -72,10 +79,20 @@ class UpdateResult(Outcome):
 
 
 def target_answers(
-    project: Project, to: str, database: str | None, data_layer: str | None = None
+    project: Project,
+    to: str,
+    database: str | None,
+    data_layer: str | None = None,
+    pages: bool | None = None,
 ) -> dict[str, Any]:
     """The project's answers as the target renders them, read back as the answers file will be."""
     answers = {**project.answers, "template_version": to}
+    since_pages = versions.parse(to) >= versions.parse(PAGES_SINCE)
+    if pages is not None and not since_pages:
+        raise UsageError(f"template {to} has no account pages; they came with {PAGES_SINCE}")
+    if since_pages:
+        # A project from before the pages has none until it asks for them (--pages).
+        answers["pages"] = project.pages if pages is None else pages
     if database is not None:
         if database not in DATABASES:
             raise UsageError(f"unknown database {database!r}: use one of {', '.join(DATABASES)}")
@@ -185,11 +202,12 @@ def update(
     to: str | None = None,
     database: str | None = None,
     data_layer: str | None = None,
+    pages: bool | None = None,
     dry_run: bool = False,
     inline_conflicts: bool = False,
 ) -> UpdateResult:
     """Update the project at or above ``path`` to template version ``to`` (default: this
-    usergen's), changing the database or data layer answer too if given.
+    usergen's), changing the database, data layer or pages answer too if given.
 
     Raises UsergenError (nothing written) for bad input, and ConflictError (nothing written)
     when the change conflicts with the user's edits, unless ``inline_conflicts``.
@@ -205,13 +223,13 @@ def update(
             "does not go back (your version control does)"
         )
     check_no_field_becomes_built_in(project, old_version, target)
-    new_answers = target_answers(project, target, database, data_layer)
-    # Projects from before the data_layer answer are on `databases`.
-    before = {**project.answers, "data_layer": project.data_layer}
-    after = {"data_layer": project.data_layer, **new_answers}
+    new_answers = target_answers(project, target, database, data_layer, pages)
+    # Projects from before the data_layer answer are on `databases`, and have no pages.
+    before = {**project.answers, "data_layer": project.data_layer, "pages": project.pages}
+    after = {"data_layer": project.data_layer, "pages": project.pages, **new_answers}
     changed = {
         key: (before[key], after[key])
-        for key in ("template_version", "database", "data_layer")
+        for key in ("template_version", "database", "data_layer", "pages")
         if before[key] != after[key]
     }
     folder = project.root.name

@@ -18,7 +18,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from .conftest import StartApp
-from .helpers import register
+from .helpers import FRONTEND_URL, register
 from .mail import file_names, link, messages, wait_for_messages, wait_until
 from .network import free_port
 
@@ -104,7 +104,7 @@ async def test_console_sender_prints_the_link(
 
         await wait_until(printed_link)
         # The printed link works as printed: copied from the terminal, it resets the password.
-        found = re.search(r"http://localhost:3000/reset-password\?token=(\S+)\n", printed)
+        found = re.search(re.escape(FRONTEND_URL) + r"/reset-password\?token=(\S+)\n", printed)
         assert found is not None, printed
         reset = await client.post(
             "/auth/reset-password", json={"token": found[1], "password": "a-new-passphrase-1"}
@@ -124,7 +124,7 @@ async def test_smtp_sender_delivers_the_link(start_app: StartApp, smtp_server: I
 
     assert message["From"] == "accounts@example.com"
     assert message["To"] == "alice@example.com"
-    assert link(message).startswith("http://localhost:3000/verify?token=")
+    assert link(message).startswith(f"{FRONTEND_URL}/verify?token=")
 
 
 async def test_email_is_sent_in_the_background(start_app: StartApp, smtp_server: Inbox) -> None:

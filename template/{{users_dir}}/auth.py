@@ -240,6 +240,19 @@ class CookieTransport:
     def login_response(self, tokens: IssuedTokens, refresh_path: str | None = None) -> Response:
         """204 with the access cookie and, given the refresh route's path, the refresh cookie."""
         response = Response(status_code=status.HTTP_204_NO_CONTENT, headers=NO_STORE)
+        self.set_cookies(response, tokens, refresh_path)
+        return response
+
+    def logout_response(self, refresh_path: str | None = None) -> Response:
+        response = Response(status_code=status.HTTP_204_NO_CONTENT)
+        self.clear_cookies(response, refresh_path)
+        return response
+
+    def set_cookies(
+        self, response: Response, tokens: IssuedTokens, refresh_path: str | None = None
+    ) -> None:
+        """Put the access cookie on ``response`` and, given the path of the route that
+        refreshes it, the refresh cookie."""
         response.set_cookie(
             self.cookie_name,
             tokens.access_token,
@@ -259,10 +272,9 @@ class CookieTransport:
                 httponly=True,
                 samesite="strict",
             )
-        return response
 
-    def logout_response(self, refresh_path: str | None = None) -> Response:
-        response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    def clear_cookies(self, response: Response, refresh_path: str | None = None) -> None:
+        """Make the browser drop the access cookie and, given its path, the refresh cookie."""
         response.set_cookie(
             self.cookie_name, "", max_age=0, secure=self.secure, httponly=True, samesite="lax"
         )
@@ -276,7 +288,6 @@ class CookieTransport:
                 httponly=True,
                 samesite="strict",
             )
-        return response
 
     def openapi_login_success(self) -> dict[int | str, dict[str, Any]]:
         return {

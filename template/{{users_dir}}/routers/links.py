@@ -12,6 +12,7 @@ from ..dependencies import UserServicesDep
 from ..exceptions import UserAlreadyVerified, UserInactive, UserNotExists
 from ..manager import UserManager
 from ..schemas import UserDB
+from ..services import UserServices
 from .responses import LINK_REQUESTED
 
 # Picks the manager's method that sends a user the link (``lambda manager:
@@ -49,11 +50,25 @@ def add_link_route(
         email: Annotated[EmailStr, Body(embed=True)],
         services: UserServicesDep,
     ) -> None:
-        await services.rate_limits.hit(limit, services.rate_limits.email, request, email)
-        manager = services.manager
+        await send_link_soon(request, services, email, limit=limit, send=send, what=what)
 
-        async def look_up_and_send() -> None:
-            with suppress(UserNotExists, UserInactive, UserAlreadyVerified):
-                await send(manager)(await manager.get_by_email(email), request)
 
-        manager.outbox.run_soon(look_up_and_send, what)
+async def send_link_soon(
+    request: Request,
+    services: UserServices,
+    email: str,
+    *,
+    limit: str,
+    send: PickSender,
+    what: str,
+) -> None:
+    """Count the request against ``email``'s ``limit``, then, after the response, look the user
+    up and send them the link (see `add_link_route`); for the routes and the pages alike."""
+    await services.rate_limits.hit(limit, services.rate_limits.email, request, email)
+    manager = services.manager
+
+    async def look_up_and_send() -> None:
+        with suppress(UserNotExists, UserInactive, UserAlreadyVerified):
+            await send(manager)(await manager.get_by_email(email), request)
+
+    manager.outbox.run_soon(look_up_and_send, what)

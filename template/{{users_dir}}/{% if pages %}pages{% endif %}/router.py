@@ -1,0 +1,428 @@
+"""The account pages under /account: sign up, log in and out, verify the email address, reset
+the password, and the account's settings and sessions.
+
+Each page calls the JSON API's own route functions, so every rule is the API's (rate limits,
+the password policy, single-use tokens, revocation), and shows a refusal's error code as a
+sentence (see messages.py). The pages log in with the cookie transport. A form answers 303 to
+the next page when it succeeds, and shows itself again with the errors and a 4xx when not.
+"""
+
+import uuid
+from contextlib import suppress
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import EmailStr, TypeAdapter, ValidationError
+
+from ..auth import Authenticated, CookieTransport, IssuedTokens
+from ..dependencies import UserServicesDep, current_session
+from ..routers.auth import log_in
+from ..routers.links import send_link_soon
+from ..routers.refresh import renew
+from ..routers.register import register
+from ..routers.reset import reset_password
+from ..routers.sessions import end_my_other_sessions, end_session, my_sessions
+from ..routers.users import update_me
+from ..routers.verify import verify
+from ..schemas import UserCreate, UserDB, UserSelfUpdate
+from .forms import FORM_FIELDS, field_errors, field_values
+from .guard import PAGE_HEADERS, is_same_origin, local_path
+from .messages import NOTICES, refusal_message
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+EMAIL = TypeAdapter(EmailStr)
+FORBIDDEN_MESSAGE = "This form was sent from another site, so it was refused."
+
+
+def page(
+    request: Request, template: str, status_code: int = status.HTTP_200_OK, **context: Any
+) -> HTMLResponse:
+    """The page ``template`` with ``context``, the notice its ``?done=`` names, and the pages'
+    security headers."""
+    notice = NOTICES.get(request.query_params.get("done", ""))
+    return templates.TemplateResponse(
+        request,
+        template,
+        {"notice": notice, "errors": {}, "values": {}, "form_fields": FORM_FIELDS, **context},
+        status_code=status_code,
+        headers=PAGE_HEADERS,
+    )
+
+
+def see_other(request: Request, name: str, done: str | None = None, **params: str) -> Response:
+    """303 to the page ``name``, which shows the notice ``done``."""
+    query = {**params, **({"done": done} if done else {})}
+    path = request.url_for(name).path + (f"?{urlencode(query)}" if query else "")
+    return RedirectResponse(path, status.HTTP_303_SEE_OTHER, headers=PAGE_HEADERS)
+
+
+def refused(request: Request, template: str, refusal: HTTPException, **context: Any) -> Response:
+    """The form again, with the API's refusal next to the field it concerns."""
+    field, message = refusal_message(refusal)
+    code = refusal.status_code if refusal.status_code < 500 else status.HTTP_400_BAD_REQUEST
+    response = page(request, template, code, errors={field: message}, **context)
+    if refusal.status_code == status.HTTP_429_TOO_MANY_REQUESTS and refusal.headers:
+        response.headers["Retry-After"] = refusal.headers.get("Retry-After", "60")
+    return response
+
+
+def cross_origin(request: Request, template: str, **context: Any) -> Response:
+    """403 for a form another origin's page posted (see guard.is_same_origin)."""
+    errors = {"form": FORBIDDEN_MESSAGE}
+    return page(request, template, status.HTTP_403_FORBIDDEN, errors=errors, **context)
+
+
+def text(form: Any, name: str) -> str:
+    """A text input's value ('' if missing)."""
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+async def page_session(request: Request, services: UserServicesDep) -> Authenticated | None:
+    """The session of the login cookie, resolved as the API does; None without one."""
+    token = request.cookies.get(services.cookie_name)
+    try:
+        return await current_session(request, None, token, services)
+    except HTTPException:
+        return None
+
+
+PageSession = Annotated[Authenticated | None, Depends(page_session)]
+
+
+def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIRouter:
+    """The pages, logging in with ``cookie``. With ``refresh_tokens``, a login also sets a
+    refresh cookie for /account/resume, where a page sends the browser once the access cookie
+    has expired, so that a login lasts as long as its session."""
+    router = APIRouter(include_in_schema=False)
+
+    def resume_path(request: Request) -> str | None:
+        return request.url_for("pages:resume").path if refresh_tokens else None
+
+    def logged_in(request: Request, tokens: IssuedTokens, target: str) -> Response:
+        response = RedirectResponse(target, status.HTTP_303_SEE_OTHER, headers=PAGE_HEADERS)
+        cookie.set_cookies(response, tokens, resume_path(request))
+        return response
+
+    def log_in_first(request: Request) -> Response:
+        """To the login page, or first to /resume, and back to this page afterwards (to the
+        settings page after a form)."""
+        name = "pages:resume" if refresh_tokens else "pages:login"
+        back = (
+            request.url.path if request.method == "GET" else request.url_for("pages:account").path
+        )
+        return see_other(request, name, next=back)
+
+    @router.get("/style.css", name="pages:style")
+    async def style() -> FileResponse:
+        return FileResponse(
+            HERE / "static" / "style.css",
+            media_type="text/css",
+            headers={"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"},
+        )
+
+    @router.get("/signup", name="pages:signup")
+    async def signup_page(request: Request) -> Response:
+        return page(request, "signup.html")
+
+    @router.post("/signup")
+    async def signup(request: Request, services: UserServicesDep) -> Response:
+        form = await request.form()
+        values = {"email": text(form, "email"), **field_values(form, clear_empty=False)}
+        if not is_same_origin(request):
+            return cross_origin(request, "signup.html", values=values)
+        try:
+            user_create = UserCreate.model_validate({**values, "password": text(form, "password")})
+        except ValidationError as error:
+            errors = field_errors(error)
+            return page(request, "signup.html", 400, errors=errors, values=values)
+        try:
+            user = await register(request, user_create, services)
+        except HTTPException as refusal:
+            return refused(request, "signup.html", refusal, values=values)
+        await services.manager.request_verify(user, request)
+        if services.requires_verification:
+            return see_other(request, "pages:login", "signed-up-verify")
+        tokens = await services.access_tokens.issue(user, request)
+        return logged_in(request, tokens, request.url_for("pages:account").path + "?done=signed-up")
+
+    @router.get("/login", name="pages:login")
+    async def login_page(request: Request) -> Response:
+        return page(request, "login.html", next=request.query_params.get("next", ""))
+
+    @router.post("/login")
+    async def login(request: Request, services: UserServicesDep) -> Response:
+        form = await request.form()
+        email, target = text(form, "email"), text(form, "next")
+        context = {"values": {"email": email}, "next": target}
+        if not is_same_origin(request):
+            return cross_origin(request, "login.html", **context)
+        try:
+            user, tokens = await log_in(
+                request,
+                services,
+                email,
+                text(form, "password"),
+                requires_verification=services.requires_verification,
+            )
+        except HTTPException as refusal:
+            return refused(request, "login.html", refusal, **context)
+        response = logged_in(
+            request, tokens, local_path(target, request.url_for("pages:account").path)
+        )
+        await services.manager.on_after_login(user, request, response)
+        return response
+
+    @router.get("/resume", name="pages:resume")
+    async def resume(request: Request, services: UserServicesDep) -> Response:
+        """Renew the access cookie with the refresh cookie, which browsers send only here and
+        only from this site's pages (SameSite=Strict), then go on to ``next``."""
+        target = local_path(request.query_params.get("next"), request.url_for("pages:account").path)
+        try:
+            tokens = await renew(request, services, request.cookies.get(cookie.refresh_cookie_name))
+        except HTTPException:
+            return see_other(request, "pages:login", next=target)
+        return logged_in(request, tokens, target)
+
+    @router.post("/logout", name="pages:logout")
+    async def logout(request: Request, session: PageSession, services: UserServicesDep) -> Response:
+        if not is_same_origin(request):
+            return cross_origin(request, "login.html")
+        if session is not None:
+            await services.access_tokens.revoke(session.session_id)
+        response = see_other(request, "pages:login", "logged-out")
+        cookie.clear_cookies(response, resume_path(request))
+        return response
+
+    @router.get("/verify", name="pages:verify")
+    async def verify_page(request: Request) -> Response:
+        # A button posts the token: mail scanners that open links must not use it up.
+        return page(request, "verify.html", token=request.query_params.get("token", ""))
+
+    @router.post("/verify")
+    async def verify_email(request: Request, services: UserServicesDep) -> Response:
+        form = await request.form()
+        token = text(form, "token")
+        if not is_same_origin(request):
+            return cross_origin(request, "verify.html", token=token)
+        try:
+            await verify(request, token, services)
+        except HTTPException as refusal:
+            return refused(request, "verify.html", refusal, token=token)
+        return page(request, "verified.html")
+
+    @router.post("/verify/resend", name="pages:resend_verification")
+    async def resend_verification(
+        request: Request, session: PageSession, services: UserServicesDep
+    ) -> Response:
+        if session is None:
+            return log_in_first(request)
+        if not is_same_origin(request):
+            return await account_page(request, session, status.HTTP_403_FORBIDDEN)
+        try:
+            await send_link_soon(
+                request,
+                services,
+                session.user.email,
+                limit="request-verify-token",
+                send=lambda manager: manager.request_verify,
+                what="send a verification link",
+            )
+        except HTTPException as refusal:
+            return await account_page(request, session, refusal=refusal)
+        return see_other(request, "pages:account", "verify-sent")
+
+    @router.get("/forgot-password", name="pages:forgot_password")
+    async def forgot_password_page(request: Request) -> Response:
+        return page(request, "forgot.html")
+
+    @router.post("/forgot-password")
+    async def forgot_password(request: Request, services: UserServicesDep) -> Response:
+        form = await request.form()
+        values = {"email": text(form, "email")}
+        if not is_same_origin(request):
+            return cross_origin(request, "forgot.html", values=values)
+        try:
+            email = EMAIL.validate_python(values["email"])
+        except ValidationError as error:
+            errors = {"email": field_errors(error).get("form", "Enter an email address.")}
+            return page(request, "forgot.html", 400, errors=errors, values=values)
+        try:
+            await send_link_soon(
+                request,
+                services,
+                email,
+                limit="forgot-password",
+                send=lambda manager: manager.forgot_password,
+                what="send a password reset link",
+            )
+        except HTTPException as refusal:
+            return refused(request, "forgot.html", refusal, values=values)
+        return see_other(request, "pages:forgot_password", "reset-sent")
+
+    @router.get("/reset-password", name="pages:reset_password")
+    async def reset_password_page(request: Request) -> Response:
+        return page(request, "reset.html", token=request.query_params.get("token", ""))
+
+    @router.post("/reset-password")
+    async def reset(request: Request, services: UserServicesDep) -> Response:
+        form = await request.form()
+        token = text(form, "token")
+        if not is_same_origin(request):
+            return cross_origin(request, "reset.html", token=token)
+        try:
+            await reset_password(request, token, text(form, "password"), services)
+        except HTTPException as refusal:
+            return refused(request, "reset.html", refusal, token=token)
+        return see_other(request, "pages:login", "password-reset")
+
+    async def account_page(
+        request: Request,
+        session: Authenticated,
+        status_code: int = status.HTTP_200_OK,
+        *,
+        refusal: HTTPException | None = None,
+        errors: dict[str, str] | None = None,
+        form: str = "",
+        values: dict[str, Any] | None = None,
+    ) -> Response:
+        """The settings page; with a refused ``form``'s errors next to its fields."""
+        errors = dict(errors or {})
+        if refusal is not None:
+            field, message = refusal_message(refusal)
+            errors[field] = message
+            status_code = refusal.status_code if refusal.status_code < 500 else 400
+        if status_code == status.HTTP_403_FORBIDDEN:
+            errors["form"] = FORBIDDEN_MESSAGE
+        user: UserDB = session.user
+        shown = {field.name: getattr(user, field.name) for field in FORM_FIELDS}
+        return page(
+            request,
+            "account.html",
+            status_code,
+            user=user,
+            errors=errors,
+            failed_form=form,
+            values={**shown, **(values or {})},
+        )
+
+    @router.get("/", name="pages:account")
+    async def account(request: Request, session: PageSession) -> Response:
+        if session is None:
+            return log_in_first(request)
+        return await account_page(request, session)
+
+    async def change(
+        request: Request,
+        session: Authenticated,
+        services: UserServicesDep,
+        form_name: str,
+        changes: dict[str, Any],
+        values: dict[str, Any],
+    ) -> Response | None:
+        """Apply ``changes`` as PATCH /users/me does; the settings page with the errors if it
+        refuses them, or None."""
+        if not is_same_origin(request):
+            return await account_page(request, session, status.HTTP_403_FORBIDDEN)
+        try:
+            update = UserSelfUpdate.model_validate(changes)
+        except ValidationError as error:
+            errors = field_errors(error)
+            return await account_page(
+                request, session, 400, errors=errors, form=form_name, values=values
+            )
+        try:
+            await update_me(request, update, session.user, services)
+        except HTTPException as refusal:
+            if refusal.status_code == status.HTTP_401_UNAUTHORIZED:
+                return log_in_first(request)
+            return await account_page(
+                request, session, refusal=refusal, form=form_name, values=values
+            )
+        return None
+
+    @router.post("/email", name="pages:change_email")
+    async def change_email(
+        request: Request, session: PageSession, services: UserServicesDep
+    ) -> Response:
+        if session is None:
+            return log_in_first(request)
+        form = await request.form()
+        email = text(form, "email")
+        changes = {"email": email, "current_password": text(form, "current_password")}
+        refusal = await change(request, session, services, "email", changes, {"email": email})
+        return refusal or see_other(request, "pages:account", "email-changed")
+
+    @router.post("/password", name="pages:change_password")
+    async def change_password(
+        request: Request, session: PageSession, services: UserServicesDep
+    ) -> Response:
+        if session is None:
+            return log_in_first(request)
+        form = await request.form()
+        changes = {
+            "password": text(form, "password"),
+            "current_password": text(form, "current_password"),
+        }
+        refusal = await change(request, session, services, "password", changes, {})
+        if refusal is not None:
+            return refusal
+        # A new password ends every session, this one too.
+        response = see_other(request, "pages:login", "password-changed")
+        cookie.clear_cookies(response, resume_path(request))
+        return response
+
+    if FORM_FIELDS:
+
+        @router.post("/profile", name="pages:change_profile")
+        async def change_profile(
+            request: Request, session: PageSession, services: UserServicesDep
+        ) -> Response:
+            if session is None:
+                return log_in_first(request)
+            values = field_values(await request.form(), clear_empty=True)
+            refusal = await change(request, session, services, "profile", values, values)
+            return refusal or see_other(request, "pages:account", "saved")
+
+    @router.get("/sessions", name="pages:sessions")
+    async def sessions_page(
+        request: Request, session: PageSession, services: UserServicesDep
+    ) -> Response:
+        if session is None:
+            return log_in_first(request)
+        listed = await my_sessions(session, services)
+        return page(request, "sessions.html", user=session.user, sessions=listed)
+
+    @router.post("/sessions/{session_id}/end", name="pages:end_session")
+    async def end_one(
+        request: Request, session_id: uuid.UUID, session: PageSession, services: UserServicesDep
+    ) -> Response:
+        if session is None:
+            return log_in_first(request)
+        if not is_same_origin(request):
+            return await account_page(request, session, status.HTTP_403_FORBIDDEN)
+        with suppress(HTTPException):  # ended already
+            await end_session(services, session_id, session.user.id)
+        if session_id == session.session_id:
+            response = see_other(request, "pages:login", "logged-out")
+            cookie.clear_cookies(response, resume_path(request))
+            return response
+        return see_other(request, "pages:sessions", "session-ended")
+
+    @router.post("/sessions/end-others", name="pages:end_other_sessions")
+    async def end_others(
+        request: Request, session: PageSession, services: UserServicesDep
+    ) -> Response:
+        if session is None:
+            return log_in_first(request)
+        if not is_same_origin(request):
+            return await account_page(request, session, status.HTTP_403_FORBIDDEN)
+        await end_my_other_sessions(session, services)
+        return see_other(request, "pages:sessions", "others-ended")
+
+    return router
