@@ -177,6 +177,12 @@ def form_field(spec: Spec) -> str:
         arguments.append(f"max_length={max_length}")
     if spec.get("choices"):
         arguments.append(f"choices=({', '.join(py_str(choice) for choice in spec['choices'])},)")
+    if "default" in spec:
+        entry, value = _type(spec), spec["default"]
+        if entry.form_input == "checkbox":
+            arguments.append(f"initial={py_literal(bool(value))}")
+        else:
+            arguments.append(f"initial={py_str(entry.default_text(value))}")
     return f"FormField({', '.join(arguments)})"
 
 

@@ -29,7 +29,7 @@ from ..routers.sessions import end_my_other_sessions, end_session, my_sessions
 from ..routers.users import update_me
 from ..routers.verify import verify
 from ..schemas import UserCreate, UserDB, UserSelfUpdate
-from .forms import FORM_FIELDS, field_errors, field_values
+from .forms import FORM_FIELDS, field_errors, field_values, initial_values
 from .guard import PAGE_HEADERS, is_same_origin, local_path
 from .messages import NOTICES, refusal_message
 
@@ -128,7 +128,7 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
 
     @router.get("/signup", name="pages:signup")
     async def signup_page(request: Request) -> Response:
-        return page(request, "signup.html")
+        return page(request, "signup.html", values=initial_values())
 
     @router.post("/signup")
     async def signup(request: Request, services: UserServicesDep) -> Response:
