@@ -52,6 +52,7 @@ INTENDED: dict[str, str] = {
     "{package}/users/pages/templates/base.html": "the account pages",
     "{package}/users/pages/templates/forgot.html": "the account pages",
     "{package}/users/pages/templates/login.html": "the account pages",
+    "{package}/users/pages/templates/refused.html": "the account pages",
     "{package}/users/pages/templates/reset.html": "the account pages",
     "{package}/users/pages/templates/sessions.html": "the account pages",
     "{package}/users/pages/templates/signup.html": "the account pages",

@@ -8,6 +8,7 @@ the next page when it succeeds, and shows itself again with the errors and a 4xx
 """
 
 import uuid
+from collections.abc import Callable, Coroutine
 from contextlib import suppress
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
@@ -71,12 +73,6 @@ def refused(request: Request, template: str, refusal: HTTPException, **context: 
     return response
 
 
-def cross_origin(request: Request, template: str, **context: Any) -> Response:
-    """403 for a form another origin's page posted (see guard.is_same_origin)."""
-    errors = {"form": FORBIDDEN_MESSAGE}
-    return page(request, template, status.HTTP_403_FORBIDDEN, errors=errors, **context)
-
-
 def text(form: Any, name: str) -> str:
     """A text input's value ('' if missing)."""
     value = form.get(name)
@@ -95,11 +91,27 @@ async def page_session(request: Request, services: UserServicesDep) -> Authentic
 PageSession = Annotated[Authenticated | None, Depends(page_session)]
 
 
+class PageRoute(APIRoute):
+    """A route of the pages: a form that another origin's page posted is refused (403) before
+    the route sees it, so no form can forget the check (see guard.is_same_origin)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handle_same_origin_only(request: Request) -> Response:
+            if request.method == "POST" and not is_same_origin(request):
+                errors = {"form": FORBIDDEN_MESSAGE}
+                return page(request, "refused.html", status.HTTP_403_FORBIDDEN, errors=errors)
+            return await handle(request)
+
+        return handle_same_origin_only
+
+
 def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIRouter:
     """The pages, logging in with ``cookie``. With ``refresh_tokens``, a login also sets a
     refresh cookie for /account/resume, where a page sends the browser once the access cookie
     has expired, so that a login lasts as long as its session."""
-    router = APIRouter(include_in_schema=False)
+    router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
     def resume_path(request: Request) -> str | None:
         return request.url_for("pages:resume").path if refresh_tokens else None
@@ -134,8 +146,6 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
     async def signup(request: Request, services: UserServicesDep) -> Response:
         form = await request.form()
         values = {"email": text(form, "email"), **field_values(form, clear_empty=False)}
-        if not is_same_origin(request):
-            return cross_origin(request, "signup.html", values=values)
         try:
             user_create = UserCreate.model_validate({**values, "password": text(form, "password")})
         except ValidationError as error:
@@ -160,8 +170,6 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
         form = await request.form()
         email, target = text(form, "email"), text(form, "next")
         context = {"values": {"email": email}, "next": target}
-        if not is_same_origin(request):
-            return cross_origin(request, "login.html", **context)
         try:
             user, tokens = await log_in(
                 request,
@@ -191,8 +199,6 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
 
     @router.post("/logout", name="pages:logout")
     async def logout(request: Request, session: PageSession, services: UserServicesDep) -> Response:
-        if not is_same_origin(request):
-            return cross_origin(request, "login.html")
         if session is not None:
             await services.access_tokens.revoke(session.session_id)
         response = see_other(request, "pages:login", "logged-out")
@@ -208,8 +214,6 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
     async def verify_email(request: Request, services: UserServicesDep) -> Response:
         form = await request.form()
         token = text(form, "token")
-        if not is_same_origin(request):
-            return cross_origin(request, "verify.html", token=token)
         try:
             await verify(request, token, services)
         except HTTPException as refusal:
@@ -222,8 +226,6 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
     ) -> Response:
         if session is None:
             return log_in_first(request)
-        if not is_same_origin(request):
-            return await account_page(request, session, status.HTTP_403_FORBIDDEN)
         try:
             await send_link_soon(
                 request,
@@ -245,8 +247,6 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
     async def forgot_password(request: Request, services: UserServicesDep) -> Response:
         form = await request.form()
         values = {"email": text(form, "email")}
-        if not is_same_origin(request):
-            return cross_origin(request, "forgot.html", values=values)
         try:
             email = EMAIL.validate_python(values["email"])
         except ValidationError as error:
@@ -273,8 +273,6 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
     async def reset(request: Request, services: UserServicesDep) -> Response:
         form = await request.form()
         token = text(form, "token")
-        if not is_same_origin(request):
-            return cross_origin(request, "reset.html", token=token)
         try:
             await reset_password(request, token, text(form, "password"), services)
         except HTTPException as refusal:
@@ -297,8 +295,6 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
             field, message = refusal_message(refusal)
             errors[field] = message
             status_code = refusal.status_code if refusal.status_code < 500 else 400
-        if status_code == status.HTTP_403_FORBIDDEN:
-            errors["form"] = FORBIDDEN_MESSAGE
         user: UserDB = session.user
         shown = {field.name: getattr(user, field.name) for field in FORM_FIELDS}
         return page(
@@ -327,8 +323,6 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
     ) -> Response | None:
         """Apply ``changes`` as PATCH /users/me does; the settings page with the errors if it
         refuses them, or None."""
-        if not is_same_origin(request):
-            return await account_page(request, session, status.HTTP_403_FORBIDDEN)
         try:
             update = UserSelfUpdate.model_validate(changes)
         except ValidationError as error:
@@ -404,8 +398,6 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
     ) -> Response:
         if session is None:
             return log_in_first(request)
-        if not is_same_origin(request):
-            return await account_page(request, session, status.HTTP_403_FORBIDDEN)
         with suppress(HTTPException):  # ended already
             await end_session(services, session_id, session.user.id)
         if session_id == session.session_id:
@@ -420,8 +412,6 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
     ) -> Response:
         if session is None:
             return log_in_first(request)
-        if not is_same_origin(request):
-            return await account_page(request, session, status.HTTP_403_FORBIDDEN)
         await end_my_other_sessions(session, services)
         return see_other(request, "pages:sessions", "others-ended")
 
