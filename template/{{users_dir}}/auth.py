@@ -179,6 +179,21 @@ def is_cross_site(request: Request) -> bool:
     return origin == "null" or urlsplit(origin).netloc != request.headers.get("host")
 
 
+def single_cookie(request: Request, name: str) -> str | None:
+    """The cookie ``name`` if the browser sent exactly one by that name, else None. A page of
+    a sibling subdomain (or, without the Secure prefixes, another port of this host) can set
+    a cookie of the same name for a wider path, which the browser then sends too, and the last
+    one would be read: a refresh cookie planted so would log the visitor into the planter's
+    account."""
+    sent = [
+        value
+        for pair in request.headers.get("cookie", "").split(";")
+        for key, equals, value in [pair.strip().partition("=")]
+        if equals and key == name
+    ]
+    return sent[0] if len(sent) == 1 else None
+
+
 def client_of(request: Request) -> Client:
     """The user agent and address a session shows its user, to tell their devices apart."""
     user_agent = request.headers.get("user-agent")

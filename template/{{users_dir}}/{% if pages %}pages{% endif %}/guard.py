@@ -23,17 +23,19 @@ PAGE_HEADERS = {
 }
 
 
-def is_same_origin(request: Request) -> bool:
-    """Whether a form was posted by a page of this very origin. SameSite cookies stop other
-    sites, not a sibling subdomain or another port of this host, so the browser's own word is
-    checked: Sec-Fetch-Site, or Origin in browsers without it. Clients that are not browsers
-    send neither, and no page can make them post."""
+def is_same_origin(request: Request, *, navigation: bool = False) -> bool:
+    """Whether a form was posted (or, with ``navigation``, a page opened) by a page of this
+    very origin, or by the user themselves. SameSite cookies stop other sites, not a sibling
+    subdomain or another port of this host, so the browser's own word is checked:
+    Sec-Fetch-Site, or Origin in browsers without it. Clients that are not browsers send
+    neither, and no page can make them post."""
     site = request.headers.get("sec-fetch-site")
     if site is not None:
-        # "none": the user posted it themselves (e.g. reloading the page after a post).
+        # "none": the user did it themselves (typed the address, reloaded after a post).
         return site in ("same-origin", "none")
     origin = request.headers.get("origin")
     if origin is None:
+        # Browsers without Fetch Metadata send no Origin on a navigation: nothing to judge by.
         return True
     return origin != "null" and urlsplit(origin).netloc == request.headers.get("host")
 

@@ -39,7 +39,10 @@ NOTICES = {
     "signed-up": "Welcome! We sent you a link to verify your email address.",
     "signed-up-verify": "We sent you a link to verify your email address: follow it, then log in.",
     "logged-out": "You are logged out.",
-    "verify-sent": "We sent you a new link to verify your email address.",
+    "verify-sent": "If an account has this address and it is not verified yet, we sent it a "
+    "new link to verify it.",
+    "verify-first": "Verify your email address first: follow the link we sent you, or ask for a "
+    "new one here.",
     "reset-sent": "If an account has this email address, we sent it a link to choose a new "
     "password.",
     "password-reset": "Your password is changed. Log in with it.",

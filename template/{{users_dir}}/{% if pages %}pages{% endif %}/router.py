@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
-from ..auth import Authenticated, CookieTransport, IssuedTokens
+from ..auth import Authenticated, CookieTransport, IssuedTokens, single_cookie
 from ..dependencies import UserServicesDep, current_session
 from ..routers.auth import log_in
 from ..routers.links import send_link_soon
@@ -80,11 +80,14 @@ def text(form: Any, name: str) -> str:
 
 
 async def page_session(request: Request, services: UserServicesDep) -> Authenticated | None:
-    """The session of the login cookie, resolved as the API does; None without one."""
+    """The session of the login cookie, resolved as the API does; None without one, or (noted
+    in ``request.state.unverified``) when the API refuses it until the user verifies their
+    email (REQUIRE_VERIFICATION)."""
     token = request.cookies.get(services.cookie_name)
     try:
         return await current_session(request, None, token, services)
-    except HTTPException:
+    except HTTPException as refusal:
+        request.state.unverified = refusal.status_code == status.HTTP_403_FORBIDDEN
         return None
 
 
@@ -109,12 +112,15 @@ class PageRoute(APIRoute):
 
 def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIRouter:
     """The pages, logging in with ``cookie``. With ``refresh_tokens``, a login also sets a
-    refresh cookie for /account/resume, where a page sends the browser once the access cookie
-    has expired, so that a login lasts as long as its session."""
+    refresh cookie for /account/session/ (resume and logout), where a page sends the browser
+    once the access cookie has expired, so that a login lasts as long as its session."""
     router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
     def resume_path(request: Request) -> str | None:
-        return request.url_for("pages:resume").path if refresh_tokens else None
+        """Where the refresh cookie goes: the folder of /resume and /logout."""
+        if not refresh_tokens:
+            return None
+        return request.url_for("pages:resume").path.rsplit("/", 1)[0]
 
     def logged_in(request: Request, tokens: IssuedTokens, target: str) -> Response:
         response = RedirectResponse(target, status.HTTP_303_SEE_OTHER, headers=PAGE_HEADERS)
@@ -123,7 +129,10 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
 
     def log_in_first(request: Request) -> Response:
         """To the login page, or first to /resume, and back to this page afterwards (to the
-        settings page after a form)."""
+        settings page after a form); to the page that sends a verification link if the user
+        must verify their email first."""
+        if getattr(request.state, "unverified", False):
+            return see_other(request, "pages:resend_verification", "verify-first")
         name = "pages:resume" if refresh_tokens else "pages:login"
         back = (
             request.url.path if request.method == "GET" else request.url_for("pages:account").path
@@ -145,12 +154,15 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
     @router.post("/signup")
     async def signup(request: Request, services: UserServicesDep) -> Response:
         form = await request.form()
-        values = {"email": text(form, "email"), **field_values(form, clear_empty=False)}
+        own, unreadable = field_values(form, clear_empty=False)
+        values = {"email": text(form, "email"), **own}
         try:
             user_create = UserCreate.model_validate({**values, "password": text(form, "password")})
         except ValidationError as error:
-            errors = field_errors(error)
+            errors = {**field_errors(error), **unreadable}
             return page(request, "signup.html", 400, errors=errors, values=values)
+        if unreadable:
+            return page(request, "signup.html", 400, errors=unreadable, values=values)
         try:
             user = await register(request, user_create, services)
         except HTTPException as refusal:
@@ -186,21 +198,33 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
         await services.manager.on_after_login(user, request, response)
         return response
 
-    @router.get("/resume", name="pages:resume")
+    @router.get("/session/resume", name="pages:resume")
     async def resume(request: Request, services: UserServicesDep) -> Response:
         """Renew the access cookie with the refresh cookie, which browsers send only here and
-        only from this site's pages (SameSite=Strict), then go on to ``next``."""
+        only from this site's pages (SameSite=Strict), then go on to ``next``. A navigation from
+        another origin, even on this site (which could have planted a refresh cookie of its
+        own), and more than one refresh cookie, log in afresh instead."""
         target = local_path(request.query_params.get("next"), request.url_for("pages:account").path)
+        refresh_token = single_cookie(request, cookie.refresh_cookie_name)
+        if refresh_token is None or not is_same_origin(request, navigation=True):
+            return see_other(request, "pages:login", next=target)
         try:
-            tokens = await renew(request, services, request.cookies.get(cookie.refresh_cookie_name))
+            tokens = await renew(request, services, refresh_token)
         except HTTPException:
             return see_other(request, "pages:login", next=target)
         return logged_in(request, tokens, target)
 
-    @router.post("/logout", name="pages:logout")
+    @router.post("/session/logout", name="pages:logout")
     async def logout(request: Request, session: PageSession, services: UserServicesDep) -> Response:
-        if session is not None:
-            await services.access_tokens.revoke(session.session_id)
+        """End the session of the access cookie, or of the refresh cookie once the access cookie
+        has expired (both are sent here)."""
+        session_id = session.session_id if session is not None else None
+        store = services.access_tokens.refresh_tokens
+        refresh_token = single_cookie(request, cookie.refresh_cookie_name)
+        if session_id is None and store is not None and refresh_token is not None:
+            session_id = store.session_of(refresh_token)
+        if session_id is not None:
+            await services.access_tokens.revoke(session_id)
         response = see_other(request, "pages:login", "logged-out")
         cookie.clear_cookies(response, resume_path(request))
         return response
@@ -220,24 +244,34 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
             return refused(request, "verify.html", refusal, token=token)
         return page(request, "verified.html")
 
-    @router.post("/verify/resend", name="pages:resend_verification")
-    async def resend_verification(
-        request: Request, session: PageSession, services: UserServicesDep
-    ) -> Response:
-        if session is None:
-            return log_in_first(request)
+    @router.get("/verify/resend", name="pages:resend_verification")
+    async def resend_verification_page(request: Request) -> Response:
+        return page(request, "resend.html")
+
+    @router.post("/verify/resend")
+    async def resend_verification(request: Request, services: UserServicesDep) -> Response:
+        """Send a new verification link to an address, answered alike whether it has an
+        account or not, as POST /auth/request-verify-token does."""
+        form = await request.form()
+        values = {"email": text(form, "email")}
+        try:
+            email = EMAIL.validate_python(values["email"])
+        except ValidationError:
+            errors = {"email": "Enter an email address."}
+            return page(request, "resend.html", 400, errors=errors, values=values)
         try:
             await send_link_soon(
                 request,
                 services,
-                session.user.email,
+                email,
                 limit="request-verify-token",
                 send=lambda manager: manager.request_verify,
                 what="send a verification link",
             )
         except HTTPException as refusal:
-            return await account_page(request, session, refusal=refusal)
-        return see_other(request, "pages:account", "verify-sent")
+            return refused(request, "resend.html", refusal, values=values)
+        back = "pages:account" if text(form, "from") == "account" else "pages:resend_verification"
+        return see_other(request, back, "verify-sent")
 
     @router.get("/forgot-password", name="pages:forgot_password")
     async def forgot_password_page(request: Request) -> Response:
@@ -249,8 +283,8 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
         values = {"email": text(form, "email")}
         try:
             email = EMAIL.validate_python(values["email"])
-        except ValidationError as error:
-            errors = {"email": field_errors(error).get("form", "Enter an email address.")}
+        except ValidationError:
+            errors = {"email": "Enter an email address."}
             return page(request, "forgot.html", 400, errors=errors, values=values)
         try:
             await send_link_soon(
@@ -350,7 +384,14 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
         email = text(form, "email")
         changes = {"email": email, "current_password": text(form, "current_password")}
         refusal = await change(request, session, services, "email", changes, {"email": email})
-        return refusal or see_other(request, "pages:account", "email-changed")
+        if refusal is not None:
+            return refusal
+        user = await services.manager.get(session.user.id)
+        if user.is_verified:  # the same address, spelled otherwise
+            return see_other(request, "pages:account", "saved")
+        # The new address is not verified: send it the link straight away.
+        await services.manager.request_verify(user, request)
+        return see_other(request, "pages:account", "email-changed")
 
     @router.post("/password", name="pages:change_password")
     async def change_password(
@@ -379,7 +420,11 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
         ) -> Response:
             if session is None:
                 return log_in_first(request)
-            values = field_values(await request.form(), clear_empty=True)
+            values, unreadable = field_values(await request.form(), clear_empty=True)
+            if unreadable:
+                return await account_page(
+                    request, session, 400, errors=unreadable, form="profile", values=values
+                )
             refusal = await change(request, session, services, "profile", values, values)
             return refusal or see_other(request, "pages:account", "saved")
 
