@@ -296,7 +296,6 @@ TYPES: dict[str, FieldType] = {
         backfill_from=frozenset({"email"}),
     ),
     "text": FieldType(
-        form_input="textarea",
         parse=_plain_text,
         python=lambda spec: code("str"),
         column=lambda spec: code("sa.Text()"),
@@ -305,9 +304,9 @@ TYPES: dict[str, FieldType] = {
         invalid=lambda spec: '"with a NUL \\x00 inside"',
         indexable=False,
         backfill_from=frozenset({"email"}),
+        form_input="textarea",
     ),
     "int": FieldType(
-        form_input="integer",
         parse=_int,
         python=lambda spec: code("int"),
         column=lambda spec: code("sa.Integer()"),
@@ -316,9 +315,9 @@ TYPES: dict[str, FieldType] = {
         invalid=lambda spec: "2**31",
         server_default=lambda spec, value: py_str(py_literal(value)),
         distinct=lambda spec: code("int(distinct_text(email)[:7], 16)"),
+        form_input="integer",
     ),
     "float": FieldType(
-        form_input="number",
         parse=_float,
         python=lambda spec: code("float"),
         column=lambda spec: code("sa.Double()"),
@@ -327,9 +326,9 @@ TYPES: dict[str, FieldType] = {
         invalid=lambda spec: '"not a number"',
         server_default=lambda spec, value: py_str(py_literal(value)),
         default_text=repr,
+        form_input="number",
     ),
     "decimal": FieldType(
-        form_input="number",
         options=("precision", "scale"),
         parse=_decimal,
         python=lambda spec: code("Decimal", DECIMAL),
@@ -341,9 +340,9 @@ TYPES: dict[str, FieldType] = {
         samples=_decimal_samples,
         invalid=lambda spec: py_str("1" + "0" * spec["precision"]),
         default=lambda spec, value: code(f"Decimal({py_str(value)})", DECIMAL),
+        form_input="number",
     ),
     "bool": FieldType(
-        form_input="checkbox",
         parse=_bool,
         python=lambda spec: code("bool"),
         column=lambda spec: code("sa.Boolean()"),
@@ -352,18 +351,18 @@ TYPES: dict[str, FieldType] = {
         server_default=lambda spec, value: "sa.true()" if value else "sa.false()",
         default_text=lambda value: "true" if value else "false",
         few_values=True,
+        form_input="checkbox",
     ),
     "date": FieldType(
-        form_input="date",
         parse=lambda spec, text: dt.date.fromisoformat(text.strip()).isoformat(),
         python=lambda spec: code("dt.date", DATETIME),
         column=lambda spec: code("sa.Date()"),
         samples=lambda spec: ("2024-05-17", "1999-12-31"),
         invalid=lambda spec: '"2024-02-30"',
         default=lambda spec, value: code(f"dt.date.fromisoformat({py_str(value)})", DATETIME),
+        form_input="date",
     ),
     "datetime": FieldType(
-        form_input="datetime",
         parse=_datetime,
         python=lambda spec: code("dt.datetime", DATETIME),
         # Read back as UTC whatever the database's clock: db.UTCDateTime.
@@ -378,6 +377,7 @@ TYPES: dict[str, FieldType] = {
         # Naive UTC, as UTCDateTime stores it.
         server_default=lambda spec, value: py_str(value[:-6].replace("T", " ")),
         returned=lambda spec, value: value.replace("+00:00", "Z"),
+        form_input="datetime",
     ),
     "uuid": FieldType(
         parse=lambda spec, text: str(uuid.UUID(text.strip())),
@@ -391,7 +391,6 @@ TYPES: dict[str, FieldType] = {
         distinct=lambda spec: code("str(uuid.UUID(distinct_text(email)[:32]))", UUID),
     ),
     "json": FieldType(
-        form_input="json",
         parse=_json,
         python=lambda spec: code("dict[str, Any]", ANY),
         column=lambda spec: code("sa.JSON(none_as_null=True)"),
@@ -405,9 +404,9 @@ TYPES: dict[str, FieldType] = {
         ),
         default_text=json.dumps,
         indexable=False,
+        form_input="json",
     ),
     "choices": FieldType(
-        form_input="select",
         options=("choices",),
         parse=_choice,
         # The table holds the text; the API models hold the choices' Literal.
@@ -420,9 +419,9 @@ TYPES: dict[str, FieldType] = {
         samples=lambda spec: (spec["choices"][0], spec["choices"][1]),
         invalid=lambda spec: py_str("-".join(spec["choices"]) + "-other"),
         few_values=True,
+        form_input="select",
     ),
     "email": FieldType(
-        form_input="email",
         parse=_email,
         python=lambda spec: code("str"),
         column=lambda spec: code(f"sa.String({EMAIL_MAX_LENGTH})"),
@@ -434,5 +433,6 @@ TYPES: dict[str, FieldType] = {
         invalid=lambda spec: '"not an address"',
         distinct=lambda spec: code('distinct_text(email)[:16] + "@example.com"'),
         backfill_from=frozenset({"email"}),
+        form_input="email",
     ),
 }
