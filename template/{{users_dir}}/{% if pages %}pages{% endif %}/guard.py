@@ -1,6 +1,8 @@
 """What keeps the pages safe in a browser: the headers of every page, the check that a form
 comes from this very origin, and where a page may send the browser next."""
 
+import logging
+import re
 from urllib.parse import urlsplit
 
 from fastapi import Request
@@ -49,3 +51,25 @@ def local_path(target: str | None, fallback: str) -> str:
     if not target or unsafe or not target.startswith("/") or target.startswith("//"):
         return fallback
     return target
+
+
+class RedactTokens(logging.Filter):
+    """Hides the token of the verify and reset links in uvicorn's access log: the pages are
+    opened with it in the query string, and a log is no place for a key to an account."""
+
+    TOKEN = re.compile(r"([?&]token=)[^&\s]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self.TOKEN.sub(r"\1…", value) if isinstance(value, str) else value
+                for value in record.args
+            )
+        return True
+
+
+def redact_tokens_in_access_log() -> None:
+    """Install `RedactTokens` on uvicorn's access log, once."""
+    access_log = logging.getLogger("uvicorn.access")
+    if not any(isinstance(existing, RedactTokens) for existing in access_log.filters):
+        access_log.addFilter(RedactTokens())

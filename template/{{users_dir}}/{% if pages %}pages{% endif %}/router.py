@@ -32,7 +32,7 @@ from ..routers.users import update_me
 from ..routers.verify import verify
 from ..schemas import UserCreate, UserDB, UserSelfUpdate
 from .forms import FORM_FIELDS, field_errors, field_values, initial_values
-from .guard import PAGE_HEADERS, is_same_origin, local_path
+from .guard import PAGE_HEADERS, is_same_origin, local_path, redact_tokens_in_access_log
 from .messages import NOTICES, refusal_message
 
 HERE = Path(__file__).parent
@@ -115,6 +115,7 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
     refresh cookie for /account/session/ (resume and logout), where a page sends the browser
     once the access cookie has expired, so that a login lasts as long as its session."""
     router = APIRouter(include_in_schema=False, route_class=PageRoute)
+    redact_tokens_in_access_log()
 
     def resume_path(request: Request) -> str | None:
         """Where the refresh cookie goes: the folder of /resume and /logout."""
