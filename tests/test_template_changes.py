@@ -21,51 +21,9 @@ from usergen.render import ANSWERS_FILE, Renderer
 BASELINE = max(versions.RELEASES, key=versions.parse)
 
 # Path in the project ("{package}" for the package folder) → why it differs from BASELINE.
-INTENDED: dict[str, str] = {
-    "{package}/db.py": "async_url takes a URL written for any of SQLAlchemy's drivers of the "
-    "database (an existing app's synchronous engine may share DATABASE_URL) and uses the app's",
-    "tests/test_app.py": "the URL forms of other drivers of the same database",
-    # The account pages (the `pages` answer, on for a new app).
-    ".env.example": "FRONTEND_URL points to the account pages",
-    "README.md": "the account pages, and Chromium for their browser tests",
-    "pyproject.toml": "jinja2 for the pages, playwright for their browser tests",
-    "{package}/settings.py": "frontend_url defaults to the account pages",
-    "{package}/main.py": "the pages router under /account",
-    "{package}/users/auth.py": "CookieTransport.set_cookies/clear_cookies, which the pages use; "
-    "single_cookie",
-    "{package}/users/routers/auth.py": "log_in: the login's rules, shared with the login page",
-    "{package}/users/routers/links.py": "send_link_soon, shared with the pages",
-    "{package}/users/routers/refresh.py": "two refresh cookies (one planted) renew nothing",
-    "{package}/users/routers/register.py": "register returns the UserDB it created (as typed)",
-    "tests/helpers.py": "FRONTEND_URL, the default base of the links in emails",
-    "tests/test_mail.py": "links checked against FRONTEND_URL",
-    "tests/test_reset.py": "links checked against FRONTEND_URL",
-    "tests/test_verify.py": "links checked against FRONTEND_URL",
-    "tests/test_pages.py": "the pages over HTTP",
-    "tests/test_pages_browser.py": "the pages in Chromium",
-    "{package}/users/pages/__init__.py": "the account pages",
-    "{package}/users/pages/forms.py": "the account pages",
-    "{package}/users/pages/guard.py": "the account pages",
-    "{package}/users/pages/messages.py": "the account pages",
-    "{package}/users/pages/router.py": "the account pages",
-    "{package}/users/pages/static/style.css": "the account pages",
-    "{package}/users/pages/templates/_macros.html": "the account pages",
-    "{package}/users/pages/templates/account.html": "the account pages",
-    "{package}/users/pages/templates/base.html": "the account pages",
-    "{package}/users/pages/templates/forgot.html": "the account pages",
-    "{package}/users/pages/templates/login.html": "the account pages",
-    "{package}/users/pages/templates/refused.html": "the account pages",
-    "{package}/users/pages/templates/resend.html": "the account pages",
-    "{package}/users/pages/templates/reset.html": "the account pages",
-    "{package}/users/pages/templates/sessions.html": "the account pages",
-    "{package}/users/pages/templates/signup.html": "the account pages",
-    "{package}/users/pages/templates/verified.html": "the account pages",
-    "{package}/users/pages/templates/verify.html": "the account pages",
-}
+INTENDED: dict[str, str] = {}
 # Answer → why this version records it (with its value for a new app).
-NEW_ANSWERS: dict[str, tuple[str, object]] = {
-    "pages": ("the account pages are on for a new app", True),
-}
+NEW_ANSWERS: dict[str, tuple[str, object]] = {}
 
 
 def answer_sets() -> dict[str, dict[str, Any]]:
