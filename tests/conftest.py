@@ -7,6 +7,43 @@ import pytest
 
 from tests.helpers import usergen
 
+# The longest tests, by the start of their node id, with their seconds in a CI run on two
+# cores (--durations; only their order matters). pytest-xdist gives a free worker the next
+# test in collection order: one of these begun last would run alone at the end while the other
+# worker idles, so they go first, longest first; the others keep their order. (The module
+# fixtures of their modules are session-scoped, so that moving them builds nothing twice.)
+_UPDATE = "tests/test_update_apps.py::test_update_carries_edits_and_users_to_the_current_template"
+LONGEST_FIRST = {
+    "tests/test_init.py::test_the_app_works_with_users_after_init[factory-sqlite]": 150,
+    "tests/test_packaging.py::test_generated_app_runs_its_tests_without_usergen": 130,
+    f"{_UPDATE}[sqlite]": 100,
+    "tests/test_init.py::test_the_app_works_with_users_after_init[factory-postgresql]": 95,
+    "tests/test_update_apps.py::test_update_moves_a_released_app_to_the_sqlalchemy_layer": 90,
+    "tests/test_fuzz.py::": 90,
+    "tests/test_init.py::test_the_app_works_with_users_after_init[factory-mysql]": 85,
+    f"{_UPDATE}[mysql]": 80,
+    "tests/test_generated_app.py::test_generated_tests_pass[sqlite-sqlalchemy]": 80,
+    "tests/test_add_field_apps.py::test_every_type_works_on_each_database[sqlite]": 75,
+    "tests/test_generated_app.py::test_generated_tests_pass[postgresql-sqlalchemy]": 70,
+    f"{_UPDATE}[postgresql]": 65,
+    "tests/test_init.py::test_the_app_works_with_users_after_init": 60,
+    "tests/test_generated_app.py::test_generated_tests_pass": 57,
+    "tests/test_lifecycle_apps.py::test_rename_and_remove_keep_100k_users[sqlite]": 45,
+    "tests/test_lifecycle_apps.py::test_rename_and_remove_keep_100k_users": 30,
+    "tests/test_lifecycle_apps.py::test_the_changed_app_works_on_each_database": 30,
+    "tests/test_add_field_apps.py::test_the_apps_tests_pass": 25,
+    "tests/test_generated_app.py::test_generated_tests_survive_normal_customizing": 25,
+    "tests/test_generated_app.py::test_generated_tests_on_the_chosen_database": 24,
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def seconds(item: pytest.Item) -> int:
+        starts = [time for start, time in LONGEST_FIRST.items() if item.nodeid.startswith(start)]
+        return max(starts, default=0)
+
+    items.sort(key=lambda item: -seconds(item))
+
 
 @pytest.fixture(scope="session")
 def generate(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
