@@ -233,6 +233,11 @@ FIELD_TESTS = (
     "tests/test_user_list.py",
     "tests/test_app.py",
 )
+# Of those, the tests of what the database does with the fields: each one written and read
+# back (its type, default, uniqueness), and the table's adapter. What the API does with them
+# does not depend on the database: a project changed that way runs FIELD_TESTS once, these on
+# the other databases.
+FIELD_DATABASE_TESTS = ("tests/test_user_fields.py", "tests/test_adapter.py")
 
 
 def run_app_tests(project: Path, server: str | None, *paths: str) -> str:

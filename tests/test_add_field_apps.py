@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.helpers import (
-    FIELD_TESTS,
+    FIELD_DATABASE_TESTS,
     SERVERS,
     check_code,
     new_project,
@@ -111,11 +111,11 @@ def test_edits_survive_and_the_code_is_clean(edited_app: Path) -> None:
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql"])
 def test_the_apps_tests_pass(edited_app: Path, backend: str) -> None:
-    """The tests of what add-field changed (the fields', the table's, the models' through the
-    API) and the user's own test; the whole suite runs on a project with these edits and
-    fields (and more) in test_every_type_works_on_each_database."""
+    """The tests of the fields and the table on each database, and the user's own test; the
+    whole suite runs on a project with these edits and fields (and more) in
+    test_every_type_works_on_each_database, on SQLite."""
     summary = run_app_tests(
-        edited_app, server_or_skip(backend), *FIELD_TESTS, "tests/test_profile.py"
+        edited_app, server_or_skip(backend), *FIELD_DATABASE_TESTS, "tests/test_profile.py"
     )
 
     assert "passed" in summary and "failed" not in summary and "error" not in summary
@@ -130,11 +130,12 @@ def test_every_type_added_in_a_row_is_clean(every_type_app: Path) -> None:
 def test_every_type_works_on_each_database(every_type_app: Path, backend: str) -> None:
     """The app's whole suite passes on SQLite with every type (a field clients must send among
     them: every test's registration sends it), the tests of the fields and of the table on
-    the servers (the rest of FIELD_TESTS runs there with the edited app above); the models
-    match the migrations (alembic check finds nothing to generate)."""
+    the servers; the models match the migrations (alembic check finds nothing to
+    generate)."""
     server = server_or_skip(backend)
-    on_servers = ["tests/test_user_fields.py", "tests/test_adapter.py"]
-    summary = run_app_tests(every_type_app, server, *([] if server is None else on_servers))
+    summary = run_app_tests(
+        every_type_app, server, *([] if server is None else FIELD_DATABASE_TESTS)
+    )
     assert "passed" in summary and "failed" not in summary and "error" not in summary
 
     with database(backend, every_type_app.parent) as url:

@@ -21,7 +21,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.helpers import FIELD_TESTS, check_code, new_project, run_app_tests, usergen
+from tests.helpers import (
+    FIELD_DATABASE_TESTS,
+    FIELD_TESTS,
+    check_code,
+    new_project,
+    run_app_tests,
+    usergen,
+)
 
 from .test_add_field_apps import _async, alembic, database, server_or_skip
 
@@ -77,11 +84,13 @@ def test_the_changed_app_is_clean(app: Path) -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_changed_app_works_on_each_database(app: Path, backend: str) -> None:
-    """The tests that touch the user's columns pass (rows written by hand and
-    create-superuser included; the whole suite runs with every field type in
-    test_add_field_apps.py); the models match the migrations."""
+    """The tests that touch the user's columns pass: FIELD_TESTS on SQLite, on the servers
+    those of what the database does with them, and create-superuser's row (test_app); the
+    whole suite runs with every field type in test_add_field_apps.py. The models match the
+    migrations."""
     server = server_or_skip(backend)
-    summary = run_app_tests(app, server, *FIELD_TESTS)
+    on_servers = [*FIELD_DATABASE_TESTS, "tests/test_app.py"]
+    summary = run_app_tests(app, server, *(on_servers if server else FIELD_TESTS))
     assert "passed" in summary and "failed" not in summary and "error" not in summary
 
     with database(backend, app.parent) as url:
