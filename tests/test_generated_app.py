@@ -19,37 +19,43 @@ def count_tests(output: str) -> int:
     return int(summary.split(" passed")[0].split()[-1])
 
 
+# Every data layer on every database; the default project (databases, SQLite) runs its whole
+# suite in a fresh virtual environment of its own dependencies, in tests/test_packaging.py.
+SUITES = [
+    (database, layer)
+    for layer in ("databases", "sqlalchemy")
+    for database in DATABASES
+    if (database, layer) != ("sqlite", "databases")
+]
+SUITE_OPTIONS = ["-q", "-rs", "-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning"]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("layer", ["databases", "sqlalchemy"])
-@pytest.mark.parametrize("database", list(DATABASES))
+@pytest.mark.parametrize(("database", "layer"), SUITES, ids=["-".join(pair) for pair in SUITES])
 def test_generated_tests_pass(request: pytest.FixtureRequest, layer: str, database: str) -> None:
     project = request.getfixturevalue(
         "default_project" if layer == "databases" else "sqlalchemy_project"
     )
-    server = DATABASES[database]
-    # Empty TEST_DATABASE_URL: the temporary SQLite default.
-    env = {"TEST_DATABASE_URL": server or "", "TEST_REDIS_URL": REDIS}
 
     result = run(
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-rs",
-        "-p",
-        "no:cacheprovider",
-        "-W",
-        "ignore::DeprecationWarning",
-        cwd=project,
-        env=env,
+        sys.executable, "-m", "pytest", *SUITE_OPTIONS, cwd=project, env=suite_env(database)
     )
 
-    assert count_tests(result.stdout) >= 30
-    assert " failed" not in result.stdout
+    check_whole_suite(result.stdout, database)
+
+
+def suite_env(database: str) -> dict[str, str]:
+    # Empty TEST_DATABASE_URL: the temporary SQLite default.
+    return {"TEST_DATABASE_URL": DATABASES[database] or "", "TEST_REDIS_URL": REDIS}
+
+
+def check_whole_suite(output: str, database: str) -> None:
+    assert count_tests(output) >= 30
+    assert " failed" not in output
     # Only the tests that need a database server (connection loss, two processes) may skip,
     # and only on SQLite; and PostgreSQL's answer while it restarts, elsewhere than PostgreSQL.
-    skipped = [line for line in result.stdout.splitlines() if line.startswith("SKIPPED")]
-    if server is None:
+    skipped = [line for line in output.splitlines() if line.startswith("SKIPPED")]
+    if DATABASES[database] is None:
         assert skipped and all("needs a database server" in line for line in skipped), skipped
     elif database == "postgresql":
         assert not skipped, skipped
