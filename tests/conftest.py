@@ -12,28 +12,29 @@ from tests.helpers import usergen
 # test in collection order: one of these begun last would run alone at the end while the other
 # worker idles, so they go first, longest first; the others keep their order. (The module
 # fixtures of their modules are session-scoped, so that moving them builds nothing twice.)
-_UPDATE = "tests/test_update_apps.py::test_update_carries_edits_and_users_to_the_current_template"
+_INIT = "tests/test_init.py::test_the_app_works_with_users_after_init"
+_SUITE = "tests/test_generated_app.py::test_generated_tests_pass"
 LONGEST_FIRST = {
-    "tests/test_init.py::test_the_app_works_with_users_after_init[factory-sqlite]": 150,
-    "tests/test_packaging.py::test_generated_app_runs_its_tests_without_usergen": 130,
-    f"{_UPDATE}[sqlite]": 100,
-    "tests/test_init.py::test_the_app_works_with_users_after_init[factory-postgresql]": 95,
-    "tests/test_update_apps.py::test_update_moves_a_released_app_to_the_sqlalchemy_layer": 90,
-    "tests/test_fuzz.py::": 90,
-    "tests/test_init.py::test_the_app_works_with_users_after_init[factory-mysql]": 85,
-    f"{_UPDATE}[mysql]": 80,
-    "tests/test_generated_app.py::test_generated_tests_pass[sqlite-sqlalchemy]": 80,
-    "tests/test_add_field_apps.py::test_every_type_works_on_each_database[sqlite]": 75,
-    "tests/test_generated_app.py::test_generated_tests_pass[postgresql-sqlalchemy]": 70,
-    f"{_UPDATE}[postgresql]": 65,
-    "tests/test_init.py::test_the_app_works_with_users_after_init": 60,
-    "tests/test_generated_app.py::test_generated_tests_pass": 57,
-    "tests/test_lifecycle_apps.py::test_rename_and_remove_keep_100k_users[sqlite]": 45,
-    "tests/test_lifecycle_apps.py::test_rename_and_remove_keep_100k_users": 30,
+    f"{_INIT}[factory-sqlite]": 120,
+    "tests/test_packaging.py::test_generated_app_runs_its_tests_without_usergen": 115,
+    f"{_SUITE}[postgresql-databases]": 105,
+    f"{_SUITE}[mysql-sqlalchemy]": 105,
+    "tests/test_add_field_apps.py::test_every_type_works_on_each_database[sqlite]": 100,
+    f"{_INIT}[factory-postgresql]": 100,
+    f"{_SUITE}": 90,
+    "tests/test_fuzz.py::": 85,
+    f"{_INIT}[factory-mysql]": 65,
+    "tests/test_lifecycle_apps.py::test_the_changed_app_works_on_each_database[sqlite]": 60,
+    "tests/test_generated_app.py::test_generated_tests_survive_normal_customizing": 55,
+    "tests/test_lifecycle_apps.py::test_rename_and_remove_keep_100k_users": 50,
+    "tests/test_update_apps.py::test_update_": 45,
+    "tests/test_generated_app.py::test_generated_tests_on_the_chosen_database": 45,
+    f"{_INIT}": 35,
     "tests/test_lifecycle_apps.py::test_the_changed_app_works_on_each_database": 30,
-    "tests/test_add_field_apps.py::test_the_apps_tests_pass": 25,
-    "tests/test_generated_app.py::test_generated_tests_survive_normal_customizing": 25,
-    "tests/test_generated_app.py::test_generated_tests_on_the_chosen_database": 24,
+    "tests/test_add_field_apps.py::test_the_apps_tests_pass": 30,
+    "tests/test_lifecycle.py::test_rename_and_remove_work_on_a_project_of_the_oldest_version": 30,
+    "tests/test_lifecycle_apps.py::test_the_changed_app_is_clean": 25,
+    "tests/test_add_field_apps.py::test_every_type_works_on_each_database": 20,
 }
 
 
