@@ -7,6 +7,44 @@ import pytest
 
 from tests.helpers import usergen
 
+# The longest tests, by the start of their node id, with their seconds in a CI run on two
+# cores (--durations; only their order matters). pytest-xdist gives a free worker the next
+# test in collection order: one of these begun last would run alone at the end while the other
+# worker idles, so they go first, longest first; the others keep their order. (The module
+# fixtures of their modules are session-scoped, so that moving them builds nothing twice.)
+_INIT = "tests/test_init.py::test_the_app_works_with_users_after_init"
+_SUITE = "tests/test_generated_app.py::test_generated_tests_pass"
+LONGEST_FIRST = {
+    f"{_INIT}[factory-sqlite]": 120,
+    "tests/test_packaging.py::test_generated_app_runs_its_tests_without_usergen": 115,
+    f"{_SUITE}[postgresql-databases]": 105,
+    f"{_SUITE}[mysql-sqlalchemy]": 105,
+    "tests/test_add_field_apps.py::test_every_type_works_on_each_database[sqlite]": 100,
+    f"{_INIT}[factory-postgresql]": 100,
+    f"{_SUITE}": 90,
+    "tests/test_fuzz.py::": 85,
+    f"{_INIT}[factory-mysql]": 65,
+    "tests/test_lifecycle_apps.py::test_the_changed_app_works_on_each_database[sqlite]": 60,
+    "tests/test_generated_app.py::test_generated_tests_survive_normal_customizing": 55,
+    "tests/test_lifecycle_apps.py::test_rename_and_remove_keep_100k_users": 50,
+    "tests/test_update_apps.py::test_update_": 45,
+    "tests/test_generated_app.py::test_generated_tests_on_the_chosen_database": 45,
+    f"{_INIT}": 35,
+    "tests/test_lifecycle_apps.py::test_the_changed_app_works_on_each_database": 30,
+    "tests/test_add_field_apps.py::test_the_apps_tests_pass": 30,
+    "tests/test_lifecycle.py::test_rename_and_remove_work_on_a_project_of_the_oldest_version": 30,
+    "tests/test_lifecycle_apps.py::test_the_changed_app_is_clean": 25,
+    "tests/test_add_field_apps.py::test_every_type_works_on_each_database": 20,
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def seconds(item: pytest.Item) -> int:
+        starts = [time for start, time in LONGEST_FIRST.items() if item.nodeid.startswith(start)]
+        return max(starts, default=0)
+
+    items.sort(key=lambda item: -seconds(item))
+
 
 @pytest.fixture(scope="session")
 def generate(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.helpers import (
+    FIELD_DATABASE_TESTS,
     SERVERS,
     check_code,
     new_project,
@@ -72,7 +73,7 @@ EVERY_OTHER_TYPE = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # see conftest.py: the longest tests first
 def edited_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated project, edited as a user would, then given three fields."""
     project = new_project(tmp_path_factory.mktemp("edited"))
@@ -82,7 +83,7 @@ def edited_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return project
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # see conftest.py: the longest tests first
 def every_type_app(edited_app: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The edited app, given a field of every other type and option, one add-field at a time."""
     project = Path(shutil.copytree(edited_app, tmp_path_factory.mktemp("every") / "shop"))
@@ -110,7 +111,12 @@ def test_edits_survive_and_the_code_is_clean(edited_app: Path) -> None:
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql"])
 def test_the_apps_tests_pass(edited_app: Path, backend: str) -> None:
-    summary = run_app_tests(edited_app, server_or_skip(backend))
+    """The tests of the fields and the table on each database, and the user's own test; the
+    whole suite runs on a project with these edits and fields (and more) in
+    test_every_type_works_on_each_database, on SQLite."""
+    summary = run_app_tests(
+        edited_app, server_or_skip(backend), *FIELD_DATABASE_TESTS, "tests/test_profile.py"
+    )
 
     assert "passed" in summary and "failed" not in summary and "error" not in summary
 
@@ -122,12 +128,13 @@ def test_every_type_added_in_a_row_is_clean(every_type_app: Path) -> None:
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql"])
 def test_every_type_works_on_each_database(every_type_app: Path, backend: str) -> None:
-    """The field tests of every type pass (the whole suite on SQLite; the rest of it runs on
-    the servers with the edited app above); the models match the migrations (alembic check
-    finds nothing to generate)."""
+    """The app's whole suite passes on SQLite with every type (a field clients must send among
+    them: every test's registration sends it), the tests of the fields and of the table on
+    the servers; the models match the migrations (alembic check finds nothing to
+    generate)."""
     server = server_or_skip(backend)
     summary = run_app_tests(
-        every_type_app, server, *([] if server is None else ["tests/test_user_fields.py"])
+        every_type_app, server, *([] if server is None else FIELD_DATABASE_TESTS)
     )
     assert "passed" in summary and "failed" not in summary and "error" not in summary
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from tests.helpers import REPO, SERVERS, run, server_reachable
+from tests.helpers import REPO, SERVERS, mypy_cache_dir, run, server_reachable
 from usergen.detect import (
     AlembicEnv,
     AppLocation,
@@ -706,7 +706,7 @@ def test_fixture_code_checks(name: str, tmp_path: Path) -> None:
     with copied(name, tmp_path) as project:
         run(sys.executable, "-m", "ruff", "check", "--no-cache", ".", cwd=project)
         run(sys.executable, "-m", "ruff", "format", "--check", "--no-cache", ".", cwd=project)
-        run(sys.executable, "-m", "mypy", "--cache-dir", "/dev/null", cwd=project)
+        run(sys.executable, "-m", "mypy", "--cache-dir", mypy_cache_dir(), cwd=project)
 
 
 @pytest.mark.slow

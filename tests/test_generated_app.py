@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import DATABASES, REDIS, free_port, run
+from tests.helpers import DATABASES, FIELD_TESTS, REDIS, free_port, run
 
 # Where the generated app's browser tests leave the account pages' screenshots (git-ignored).
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "build" / "page-screenshots"
@@ -23,47 +23,61 @@ def count_tests(output: str) -> int:
     return int(summary.split(" passed")[0].split()[-1])
 
 
+# Every data layer on every database; the default project (databases, SQLite) runs its whole
+# suite in a fresh virtual environment of its own dependencies, in tests/test_packaging.py.
+SUITES = [
+    (database, layer)
+    for layer in ("databases", "sqlalchemy")
+    for database in DATABASES
+    if (database, layer) != ("sqlite", "databases")
+]
+SUITE_OPTIONS = ["-q", "-rs", "-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning"]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("layer", ["databases", "sqlalchemy"])
-@pytest.mark.parametrize("database", list(DATABASES))
+@pytest.mark.parametrize(("database", "layer"), SUITES, ids=["-".join(pair) for pair in SUITES])
 def test_generated_tests_pass(request: pytest.FixtureRequest, layer: str, database: str) -> None:
     project = request.getfixturevalue(
         "default_project" if layer == "databases" else "sqlalchemy_project"
     )
-    server = DATABASES[database]
-    # Empty TEST_DATABASE_URL: the temporary SQLite default.
-    env = {"TEST_DATABASE_URL": server or "", "TEST_REDIS_URL": REDIS}
-    # The account pages in Chromium: on SQLite, where they leave their screenshots (the
-    # browser talks to the app, whatever its database).
-    browser = ["-k", "not browser"] if server else []
-    if server is None:
-        env["PAGES_SCREENSHOTS"] = str(SCREENSHOTS / layer)
-        shutil.rmtree(SCREENSHOTS / layer, ignore_errors=True)
 
     result = run(
         sys.executable,
         "-m",
         "pytest",
-        "-q",
-        "-rs",
-        "-p",
-        "no:cacheprovider",
-        "-W",
-        "ignore::DeprecationWarning",
-        *browser,
+        *suite_options(database),
         cwd=project,
-        env=env,
+        env=suite_env(database, layer),
     )
 
-    assert count_tests(result.stdout) >= 30
-    if server is None:
-        # Every page at both widths (the browser tests ran: a skip fails below).
+    check_whole_suite(result.stdout, database, layer)
+
+
+def suite_options(database: str) -> list[str]:
+    """The account pages' browser tests run on SQLite: the browser talks to the app, whatever
+    its database."""
+    return SUITE_OPTIONS + ([] if DATABASES[database] is None else ["-k", "not browser"])
+
+
+def suite_env(database: str, layer: str) -> dict[str, str]:
+    # Empty TEST_DATABASE_URL: the temporary SQLite default.
+    env = {"TEST_DATABASE_URL": DATABASES[database] or "", "TEST_REDIS_URL": REDIS}
+    if DATABASES[database] is None:
+        env["PAGES_SCREENSHOTS"] = str(SCREENSHOTS / layer)
+        shutil.rmtree(SCREENSHOTS / layer, ignore_errors=True)
+    return env
+
+
+def check_whole_suite(output: str, database: str, layer: str) -> None:
+    assert count_tests(output) >= 30
+    assert " failed" not in output
+    if DATABASES[database] is None:
+        # Every page at both widths: the browser tests ran (a skip fails below).
         assert len(list((SCREENSHOTS / layer).glob("*.png"))) == 18
-    assert " failed" not in result.stdout
     # Only the tests that need a database server (connection loss, two processes) may skip,
     # and only on SQLite; and PostgreSQL's answer while it restarts, elsewhere than PostgreSQL.
-    skipped = [line for line in result.stdout.splitlines() if line.startswith("SKIPPED")]
-    if server is None:
+    skipped = [line for line in output.splitlines() if line.startswith("SKIPPED")]
+    if DATABASES[database] is None:
         assert skipped and all("needs a database server" in line for line in skipped), skipped
     elif database == "postgresql":
         assert not skipped, skipped
@@ -177,7 +191,8 @@ CAPITALIZED = """
 def test_generated_tests_survive_normal_customizing(generate: object) -> None:
     """A route of the user's own and a stricter field validator: the generated tests keep
     passing once the sample values in tests/helpers.py suit the validator (the one place the
-    tests take them from)."""
+    tests take them from): those that send its values (every registration does, from
+    there) or list the routes; the other test files do not name the app's fields."""
     project: Path = generate("custom")  # type: ignore[operator]
     run(sys.executable, "-m", "usergen", "add-field", "nickname", "str", "--max-length", "20",
          "--required", "--default", "Ann", cwd=project)  # fmt: skip
@@ -194,18 +209,8 @@ def test_generated_tests_survive_normal_customizing(generate: object) -> None:
     helpers.write_text(helpers.read_text().replace('("aaaaa", "bbbbb")', '("Aaaaa", "Bbbbb")'))
     assert '"/health"' in main.read_text() and "Aaaaa" in helpers.read_text()
 
-    # The browser tests run in test_generated_tests_pass.
-    result = run(
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "-k",
-        "not browser",
-        cwd=project,
-    )
+    result = run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *FIELD_TESTS,
+                 "tests/test_login.py", cwd=project)  # fmt: skip
 
     assert count_tests(result.stdout) >= 30
     assert " failed" not in result.stdout

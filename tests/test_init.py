@@ -20,7 +20,7 @@ import yaml
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.helpers import SERVERS, changed_paths, usergen
+from tests.helpers import SERVERS, changed_paths, mypy_cache_dir, usergen
 from usergen import versions
 from usergen.errors import UsergenError
 
@@ -534,6 +534,26 @@ def test_the_app_works_with_users_after_init(name: str, backend: str, tmp_path: 
         check_app_after_init(name, project, url, server=None if backend == "sqlite" else backend)
 
 
+# The module's tests that depend on where init put it and on the project around it: its routes
+# and OpenAPI (test_app), its table migrated with theirs (the adapter), the account flow. (The
+# tests that start processes from the project's source folder need a database server: they
+# run with the whole suite in the factory app, whose code is under src/.)
+WIRING_TESTS = ("test_app.py", "test_adapter.py", "test_register.py", "test_login.py")
+
+
+def suite_paths(name: str) -> list[str]:
+    """What the project's pytest runs after init: everything (its configuration's testpaths)
+    for the factory app; elsewhere their own tests and the module's WIRING_TESTS."""
+    if name == "factory":
+        return []
+    theirs = sorted(
+        path.relative_to(FIXTURES / name).as_posix()
+        for path in (FIXTURES / name).rglob("test_*.py")
+    )
+    assert theirs, name
+    return [*theirs, *(f"{LAYOUT[name]['tests']}/{test}" for test in WIRING_TESTS)]
+
+
 def check_app_after_init(name: str, project: Path, url: str, server: str | None) -> None:
     env = {
         **os.environ,
@@ -586,13 +606,16 @@ def check_app_after_init(name: str, project: Path, url: str, server: str | None)
         base, form = MODELS[name]
         modelled = run(project, env, python, "-c", MODEL_CHECK, base, users, form)
         assert modelled.returncode == 0, modelled.stderr
-    # Their tests and the user module's, with their own configuration.
-    tests = run(project, env, python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x")
+    # Their tests and the user module's, with their own configuration: the module's whole
+    # suite in the factory app (on every database, and on both layers on SQLite), and in the
+    # others those that depend on where init put the module.
+    tests = run(project, env, python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
+                *suite_paths(name))  # fmt: skip
     assert tests.returncode == 0, tests.stdout[-3000:]
     if server is None:  # the code is the same whatever the database: checked once
         # Their lint and type checks see nothing new.
         assert run(project, env, python, "-m", "ruff", "check", ".").returncode == 0
-        typed = run(project, env, python, "-m", "mypy")
+        typed = run(project, env, python, "-m", "mypy", "--cache-dir", str(mypy_cache_dir()))
         assert typed.returncode == 0, typed.stdout[-3000:]
 
     # The module takes add-field, and switching layers with update.
@@ -603,8 +626,14 @@ def check_app_after_init(name: str, project: Path, url: str, server: str | None)
     assert switched.returncode == 0, switched.stderr
     again = run(project, env, python, "-m", "alembic", "upgrade", "head")
     assert again.returncode == 0, again.stderr
-    # The suites again on the other layer, once: the async app on SQLite (the generated app's
-    # suite runs on both layers and every database elsewhere).
+    # Their tests and the module's tests of what changed (db.py, the only file the layer
+    # changes, and the field) again, once: the async app on SQLite (the module's whole suite
+    # ran on the other layer above, and the generated app's on both layers and every database
+    # in test_generated_app.py).
     if server is None and name == "factory":
-        tests = run(project, env, python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x")
+        changed = ("test_adapter.py", "test_user_fields.py", "test_app.py", "test_register.py",
+                   "test_login.py", "test_users.py")  # fmt: skip
+        module_tests = [f"{LAYOUT[name]['tests']}/{test}" for test in changed]
+        tests = run(project, env, python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
+                    "tests/test_orders.py", *module_tests)  # fmt: skip
         assert tests.returncode == 0, tests.stdout[-3000:]

@@ -21,7 +21,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.helpers import check_code, new_project, run_app_tests, usergen
+from tests.helpers import (
+    FIELD_DATABASE_TESTS,
+    FIELD_TESTS,
+    check_code,
+    new_project,
+    run_app_tests,
+    usergen,
+)
 
 from .test_add_field_apps import _async, alembic, database, server_or_skip
 
@@ -59,7 +66,7 @@ CHANGES = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # see conftest.py: the longest tests first
 def app(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project given FIELDS, then CHANGES, one command at a time."""
     project = new_project(tmp_path_factory.mktemp("lifecycle"))
@@ -77,12 +84,13 @@ def test_the_changed_app_is_clean(app: Path) -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_changed_app_works_on_each_database(app: Path, backend: str) -> None:
-    """Its whole suite passes on SQLite, and the tests that touch the user's columns on the
-    servers (rows written by hand and create-superuser included); the models match the
+    """The tests that touch the user's columns pass: FIELD_TESTS on SQLite, on the servers
+    those of what the database does with them, and create-superuser's row (test_app); the
+    whole suite runs with every field type in test_add_field_apps.py. The models match the
     migrations."""
     server = server_or_skip(backend)
-    touching = ["test_user_fields", "test_register", "test_users", "test_app"]
-    summary = run_app_tests(app, server, *(f"tests/{name}.py" for name in touching if server))
+    on_servers = [*FIELD_DATABASE_TESTS, "tests/test_app.py"]
+    summary = run_app_tests(app, server, *(on_servers if server else FIELD_TESTS))
     assert "passed" in summary and "failed" not in summary and "error" not in summary
 
     with database(backend, app.parent) as url:
@@ -251,7 +259,7 @@ def test_rename_and_remove_keep_100k_users(app: Path, backend: str, tmp_path: Pa
 # --- a required field on a table with users ---------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # see conftest.py: the longest tests first
 def before_required(app: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the changed app, to add required fields to."""
     return Path(shutil.copytree(app, tmp_path_factory.mktemp("required") / "shop"))

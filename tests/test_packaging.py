@@ -104,7 +104,11 @@ def test_wheel_bundles_the_template_and_works_from_any_folder(tmp_path: Path) ->
 def test_generated_app_runs_its_tests_without_usergen(
     default_project: Path, tmp_path: Path
 ) -> None:
-    """A fresh virtual environment with only the project's own dependencies."""
+    """A fresh virtual environment with only the project's own dependencies (their newest
+    versions): the whole suite passes there, as test_generated_tests_pass has it on the other
+    databases and layer (this is its run on SQLite with the databases layer)."""
+    from tests.test_generated_app import check_whole_suite, suite_env, suite_options
+
     environment = tmp_path / "venv"
     venv.create(environment, with_pip=True)
     python = str(environment / "bin" / "python")
@@ -123,18 +127,14 @@ def test_generated_app_runs_its_tests_without_usergen(
         timeout=900,
     )
     missing = subprocess.run([python, "-c", "import usergen"], capture_output=True, text=True)
-    # The browser tests run in test_generated_app (Chromium does not depend on SQLAlchemy).
     result = run(
         python,
         "-m",
         "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "-k",
-        "not browser",
+        *suite_options("sqlite"),
         cwd=default_project,
+        env=suite_env("sqlite", "databases"),
     )
 
     assert missing.returncode != 0 and "No module named 'usergen'" in missing.stderr
-    assert " passed" in result.stdout and " failed" not in result.stdout
+    check_whole_suite(result.stdout, "sqlite", "databases")

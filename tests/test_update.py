@@ -57,7 +57,7 @@ def answers(project: Path) -> dict[str, object]:
     return dict(yaml.safe_load((project / ".copier-answers.yml").read_text()))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # see conftest.py: the longest tests first
 def old_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project of the oldest shipped version, edited as a user would, with three fields."""
     project = render_at(OLDEST, tmp_path_factory.mktemp("old") / "shop")

@@ -79,7 +79,7 @@ def test_every_shipped_version_renders(version: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("version", [*versions.shipped()[:1], *versions.shipped()[-2:]])
 def test_shipped_versions_pass_ruff_and_mypy(version: str, tmp_path: Path) -> None:
     """A version, with one field of every kind of option, as projects at it look."""
-    from tests.helpers import usergen
+    from tests.helpers import mypy_cache_dir, usergen
 
     project = tmp_path / "shop"
     with versions.template_of(version) as root:
@@ -99,4 +99,4 @@ def test_shipped_versions_pass_ruff_and_mypy(version: str, tmp_path: Path) -> No
         usergen("add-field", *args, cwd=project)
     run(sys.executable, "-m", "ruff", "check", "--no-cache", ".", cwd=project)
     run(sys.executable, "-m", "ruff", "format", "--check", "--no-cache", ".", cwd=project)
-    run(sys.executable, "-m", "mypy", "--cache-dir", str(project / ".mypy_cache"), cwd=project)
+    run(sys.executable, "-m", "mypy", "--cache-dir", mypy_cache_dir(), cwd=project)
