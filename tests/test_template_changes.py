@@ -21,7 +21,10 @@ from usergen.render import ANSWERS_FILE, Renderer
 BASELINE = max(versions.RELEASES, key=versions.parse)
 
 # Path in the project ("{package}" for the package folder) → why it differs from BASELINE.
-INTENDED: dict[str, str] = {}
+INTENDED: dict[str, str] = {
+    "{package}/users/pages/router.py": "the forgot-password and resend-verification forms share "
+    "send_link_from_form",
+}
 # Answer → why this version records it (with its value for a new app).
 NEW_ANSWERS: dict[str, tuple[str, object]] = {}
 

@@ -23,7 +23,7 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 from ..auth import Authenticated, CookieTransport, IssuedTokens, single_cookie
 from ..dependencies import UserServicesDep, current_session
 from ..routers.auth import log_in
-from ..routers.links import send_link_soon
+from ..routers.links import PickSender, send_link_soon
 from ..routers.refresh import renew
 from ..routers.register import register
 from ..routers.reset import reset_password
@@ -31,6 +31,7 @@ from ..routers.sessions import end_my_other_sessions, end_session, my_sessions
 from ..routers.users import update_me
 from ..routers.verify import verify
 from ..schemas import UserCreate, UserDB, UserSelfUpdate
+from ..services import UserServices
 from .forms import FORM_FIELDS, field_errors, field_values, initial_values
 from .guard import PAGE_HEADERS, is_same_origin, local_path, redact_tokens_in_access_log
 from .messages import NOTICES, refusal_message
@@ -77,6 +78,31 @@ def text(form: Any, name: str) -> str:
     """A text input's value ('' if missing)."""
     value = form.get(name)
     return value if isinstance(value, str) else ""
+
+
+async def send_link_from_form(
+    request: Request,
+    services: UserServices,
+    template: str,
+    *,
+    limit: str,
+    send: PickSender,
+    what: str,
+) -> Response | None:
+    """Send a link to the address in the email form of ``template``, as the API's routes that
+    email a link do (see routers.links); the form again with what is wrong, or None once the
+    link is on its way (or there is nothing to send: the answer is the same)."""
+    values = {"email": text(await request.form(), "email")}
+    try:
+        email = EMAIL.validate_python(values["email"])
+    except ValidationError:
+        errors = {"email": "Enter an email address."}
+        return page(request, template, status.HTTP_400_BAD_REQUEST, errors=errors, values=values)
+    try:
+        await send_link_soon(request, services, email, limit=limit, send=send, what=what)
+    except HTTPException as refusal:
+        return refused(request, template, refusal, values=values)
+    return None
 
 
 async def page_session(request: Request, services: UserServicesDep) -> Authenticated | None:
@@ -253,25 +279,18 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
     async def resend_verification(request: Request, services: UserServicesDep) -> Response:
         """Send a new verification link to an address, answered alike whether it has an
         account or not, as POST /auth/request-verify-token does."""
-        form = await request.form()
-        values = {"email": text(form, "email")}
-        try:
-            email = EMAIL.validate_python(values["email"])
-        except ValidationError:
-            errors = {"email": "Enter an email address."}
-            return page(request, "resend.html", 400, errors=errors, values=values)
-        try:
-            await send_link_soon(
-                request,
-                services,
-                email,
-                limit="request-verify-token",
-                send=lambda manager: manager.request_verify,
-                what="send a verification link",
-            )
-        except HTTPException as refusal:
-            return refused(request, "resend.html", refusal, values=values)
-        back = "pages:account" if text(form, "from") == "account" else "pages:resend_verification"
+        refusal = await send_link_from_form(
+            request,
+            services,
+            "resend.html",
+            limit="request-verify-token",
+            send=lambda manager: manager.request_verify,
+            what="send a verification link",
+        )
+        if refusal is not None:
+            return refusal
+        came_from = text(await request.form(), "from")
+        back = "pages:account" if came_from == "account" else "pages:resend_verification"
         return see_other(request, back, "verify-sent")
 
     @router.get("/forgot-password", name="pages:forgot_password")
@@ -280,24 +299,16 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
 
     @router.post("/forgot-password")
     async def forgot_password(request: Request, services: UserServicesDep) -> Response:
-        form = await request.form()
-        values = {"email": text(form, "email")}
-        try:
-            email = EMAIL.validate_python(values["email"])
-        except ValidationError:
-            errors = {"email": "Enter an email address."}
-            return page(request, "forgot.html", 400, errors=errors, values=values)
-        try:
-            await send_link_soon(
-                request,
-                services,
-                email,
-                limit="forgot-password",
-                send=lambda manager: manager.forgot_password,
-                what="send a password reset link",
-            )
-        except HTTPException as refusal:
-            return refused(request, "forgot.html", refusal, values=values)
+        refusal = await send_link_from_form(
+            request,
+            services,
+            "forgot.html",
+            limit="forgot-password",
+            send=lambda manager: manager.forgot_password,
+            what="send a password reset link",
+        )
+        if refusal is not None:
+            return refusal
         return see_other(request, "pages:forgot_password", "reset-sent")
 
     @router.get("/reset-password", name="pages:reset_password")
