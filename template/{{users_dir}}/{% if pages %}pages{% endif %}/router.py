@@ -51,7 +51,14 @@ def page(
     return templates.TemplateResponse(
         request,
         template,
-        {"notice": notice, "errors": {}, "values": {}, "form_fields": FORM_FIELDS, **context},
+        {
+            "notice": notice,
+            "errors": {},
+            "values": {},
+            "form_fields": FORM_FIELDS,
+            "user": getattr(request.state, "user", None),
+            **context,
+        },
         status_code=status_code,
         headers=PAGE_HEADERS,
     )
@@ -111,13 +118,17 @@ async def page_session(request: Request, services: UserServicesDep) -> Authentic
     email (REQUIRE_VERIFICATION)."""
     token = request.cookies.get(services.cookie_name)
     try:
-        return await current_session(request, None, token, services)
+        session = await current_session(request, None, token, services)
     except HTTPException as refusal:
         request.state.unverified = refusal.status_code == status.HTTP_403_FORBIDDEN
         return None
+    request.state.user = session.user  # the header of every page shows who is logged in
+    return session
 
 
 PageSession = Annotated[Authenticated | None, Depends(page_session)]
+# For the pages anyone may open: their header shows whether, and as whom, one is logged in.
+SHOWS_THE_USER = [Depends(page_session)]
 
 
 class PageRoute(APIRoute):
@@ -174,7 +185,7 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
             headers={"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"},
         )
 
-    @router.get("/signup", name="pages:signup")
+    @router.get("/signup", name="pages:signup", dependencies=SHOWS_THE_USER)
     async def signup_page(request: Request) -> Response:
         return page(request, "signup.html", values=initial_values())
 
@@ -200,7 +211,7 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
         tokens = await services.access_tokens.issue(user, request)
         return logged_in(request, tokens, request.url_for("pages:account").path + "?done=signed-up")
 
-    @router.get("/login", name="pages:login")
+    @router.get("/login", name="pages:login", dependencies=SHOWS_THE_USER)
     async def login_page(request: Request) -> Response:
         return page(request, "login.html", next=request.query_params.get("next", ""))
 
@@ -256,7 +267,7 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
         cookie.clear_cookies(response, resume_path(request))
         return response
 
-    @router.get("/verify", name="pages:verify")
+    @router.get("/verify", name="pages:verify", dependencies=SHOWS_THE_USER)
     async def verify_page(request: Request) -> Response:
         # A button posts the token: mail scanners that open links must not use it up.
         return page(request, "verify.html", token=request.query_params.get("token", ""))
@@ -271,7 +282,7 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
             return refused(request, "verify.html", refusal, token=token)
         return page(request, "verified.html")
 
-    @router.get("/verify/resend", name="pages:resend_verification")
+    @router.get("/verify/resend", name="pages:resend_verification", dependencies=SHOWS_THE_USER)
     async def resend_verification_page(request: Request) -> Response:
         return page(request, "resend.html")
 
@@ -293,7 +304,7 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
         back = "pages:account" if came_from == "account" else "pages:resend_verification"
         return see_other(request, back, "verify-sent")
 
-    @router.get("/forgot-password", name="pages:forgot_password")
+    @router.get("/forgot-password", name="pages:forgot_password", dependencies=SHOWS_THE_USER)
     async def forgot_password_page(request: Request) -> Response:
         return page(request, "forgot.html")
 
@@ -311,7 +322,7 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
             return refusal
         return see_other(request, "pages:forgot_password", "reset-sent")
 
-    @router.get("/reset-password", name="pages:reset_password")
+    @router.get("/reset-password", name="pages:reset_password", dependencies=SHOWS_THE_USER)
     async def reset_password_page(request: Request) -> Response:
         return page(request, "reset.html", token=request.query_params.get("token", ""))
 
