@@ -169,16 +169,17 @@ def enrich(spec: Spec) -> dict[str, Any]:
 
 def form_field(spec: Spec) -> str:
     """The field's entry in the account pages' form fields (pages/forms.py of the app)."""
-    arguments = [py_str(spec["name"]), py_str(spec["name"].replace("_", " ").capitalize())]
-    arguments.append(py_str(_type(spec).form_input))
+    entry = _type(spec)
+    label = spec["name"].replace("_", " ").capitalize()
+    arguments = [py_str(spec["name"]), py_str(label), py_str(entry.form_input)]
     if spec["required"]:
         arguments.append("required=True")
-    if (max_length := _type(spec).max_length(spec)) is not None:
+    if (max_length := entry.max_length(spec)) is not None:
         arguments.append(f"max_length={max_length}")
     if spec.get("choices"):
         arguments.append(f"choices=({', '.join(py_str(choice) for choice in spec['choices'])},)")
     if "default" in spec:
-        entry, value = _type(spec), spec["default"]
+        value = spec["default"]
         if entry.form_input == "checkbox":
             arguments.append(f"initial={py_literal(bool(value))}")
         else:

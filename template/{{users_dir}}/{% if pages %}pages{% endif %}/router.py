@@ -30,7 +30,7 @@ from ..routers.reset import reset_password
 from ..routers.sessions import end_my_other_sessions, end_session, my_sessions
 from ..routers.users import update_me
 from ..routers.verify import verify
-from ..schemas import UserCreate, UserDB, UserSelfUpdate
+from ..schemas import UserCreate, UserSelfUpdate
 from ..services import UserServices
 from .forms import FORM_FIELDS, field_errors, field_values, initial_values
 from .guard import PAGE_HEADERS, is_same_origin, local_path, redact_tokens_in_access_log
@@ -347,22 +347,11 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
         values: dict[str, Any] | None = None,
     ) -> Response:
         """The settings page; with a refused ``form``'s errors next to its fields."""
-        errors = dict(errors or {})
+        shown = {field.name: getattr(session.user, field.name) for field in FORM_FIELDS}
+        context = {"failed_form": form, "values": {**shown, **(values or {})}}
         if refusal is not None:
-            field, message = refusal_message(refusal)
-            errors[field] = message
-            status_code = refusal.status_code if refusal.status_code < 500 else 400
-        user: UserDB = session.user
-        shown = {field.name: getattr(user, field.name) for field in FORM_FIELDS}
-        return page(
-            request,
-            "account.html",
-            status_code,
-            user=user,
-            errors=errors,
-            failed_form=form,
-            values={**shown, **(values or {})},
-        )
+            return refused(request, "account.html", refusal, **context)
+        return page(request, "account.html", status_code, errors=errors or {}, **context)
 
     @router.get("/", name="pages:account")
     async def account(request: Request, session: PageSession) -> Response:
@@ -458,7 +447,7 @@ def build_pages_router(cookie: CookieTransport, *, refresh_tokens: bool) -> APIR
         if session is None:
             return log_in_first(request)
         listed = await my_sessions(session, services)
-        return page(request, "sessions.html", user=session.user, sessions=listed)
+        return page(request, "sessions.html", sessions=listed)
 
     @router.post("/sessions/{session_id}/end", name="pages:end_session")
     async def end_one(
