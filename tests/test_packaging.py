@@ -106,7 +106,9 @@ def test_generated_app_runs_its_tests_without_usergen(
 ) -> None:
     """A fresh virtual environment with only the project's own dependencies (their newest
     versions): the whole suite passes there, as test_generated_tests_pass has it on the other
-    databases and layer (this is its run on SQLite with the databases layer)."""
+    databases and layer (this is its run on SQLite with the databases layer), and mypy --strict
+    too, since the newest libraries may type their API otherwise than those of this checkout
+    (SQLAlchemy 2.1 did)."""
     from tests.test_generated_app import check_whole_suite, suite_env, suite_options
 
     environment = tmp_path / "venv"
@@ -136,5 +138,15 @@ def test_generated_app_runs_its_tests_without_usergen(
         env=suite_env("sqlite", "databases"),
     )
 
+    types = subprocess.run(
+        [python, "-m", "mypy", "--cache-dir", str(tmp_path / "mypy-cache")],
+        cwd=default_project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    versions = run(python, "-m", "pip", "list", cwd=tmp_path).stdout
+
     assert missing.returncode != 0 and "No module named 'usergen'" in missing.stderr
     check_whole_suite(result.stdout, "sqlite", "databases")
+    assert types.returncode == 0, f"{types.stdout}{types.stderr}\n{versions}"
