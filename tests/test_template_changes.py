@@ -23,8 +23,14 @@ BASELINE = max(versions.RELEASES, key=versions.parse)
 # Path in the project ("{package}" for the package folder) → why it differs from BASELINE.
 INTENDED: dict[str, str] = {
     "{package}/users/pages/router.py": "the forgot-password and resend-verification forms share "
-    "send_link_from_form; the pages anyone may open show who is logged in",
-    "tests/test_pages.py": "the pages anyone may open show who is logged in",
+    "send_link_from_form; the pages anyone may open show who is logged in; unavailable_page "
+    "(a 503 as a page)",
+    "tests/test_pages.py": "the pages anyone may open show who is logged in; an unreachable "
+    "database or Redis is a page on the pages (503), JSON on the API",
+    "{package}/users/listing.py": "count_query is typed Select[Any], which mypy accepts with "
+    "SQLAlchemy 2.0 and 2.1 alike",
+    "{package}/handlers.py": "a 503 on the account pages is a page, not the API's JSON",
+    "{package}/users/pages/templates/unavailable.html": "new: the account pages' 503 page",
 }
 # Answer → why this version records it (with its value for a new app).
 NEW_ANSWERS: dict[str, tuple[str, object]] = {}

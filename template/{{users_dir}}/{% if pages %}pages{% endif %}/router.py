@@ -81,6 +81,16 @@ def refused(request: Request, template: str, refusal: HTTPException, **context: 
     return response
 
 
+def unavailable_page(request: Request, retry_after: int) -> Response:
+    """The page for a 503 (the database or Redis unreachable, or too many passwords waiting to
+    be hashed): a browser shows it instead of the API's JSON."""
+    response = page(
+        request, "unavailable.html", status.HTTP_503_SERVICE_UNAVAILABLE, retry_after=retry_after
+    )
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
 def text(form: Any, name: str) -> str:
     """A text input's value ('' if missing)."""
     value = form.get(name)
