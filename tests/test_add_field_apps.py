@@ -220,7 +220,7 @@ BEFORE = sa.Table(
 )
 
 
-def make_users(password_hash: str) -> list[dict[str, Any]]:
+def make_users(password_hash: str, count: int = USERS) -> list[dict[str, Any]]:
     return [
         {
             "id": uuid.UUID(int=n + 1),
@@ -231,7 +231,7 @@ def make_users(password_hash: str) -> list[dict[str, Any]]:
             "is_verified": n % 2 == 0,
             "phone": f"+1555{n:07d}" if n % 3 else None,
         }
-        for n in range(USERS)
+        for n in range(count)
     ]
 
 

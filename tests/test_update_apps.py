@@ -106,7 +106,7 @@ def test_update_carries_edits_and_users_to_the_current_template(
     app: Path, backend: str, password_hash: str, tmp_path: Path
 ) -> None:
     server = server_or_skip(backend)
-    users = make_users(password_hash)[:USERS]
+    users = make_users(password_hash, USERS)
     with database(backend, tmp_path) as url:
         alembic(app, url, "upgrade", "7c1e2f")  # the user's own revision
         asyncio.run(insert(url, users))
@@ -144,7 +144,7 @@ def test_update_moves_a_released_app_to_the_sqlalchemy_layer_with_its_users(
     """One update takes an edited 0.1.0 project with users on PostgreSQL to the current template
     on SQLAlchemy asyncio: edits and rows kept, and its tests and checks pass there."""
     server = server_or_skip("postgresql")
-    users = make_users(password_hash)[:1000]
+    users = make_users(password_hash, 1000)
     with database("postgresql", tmp_path) as url:
         alembic(app, url, "upgrade", "head")
         asyncio.run(insert(url, users))
@@ -202,7 +202,9 @@ def test_downgrade_stops_on_accounts_the_old_unique_index_would_merge(
     users = [
         {**row, "email": email}
         for row, email in zip(
-            make_users(password_hash), ONE_TO_THE_COLLATION[backend], strict=False
+            make_users(password_hash, len(ONE_TO_THE_COLLATION[backend])),
+            ONE_TO_THE_COLLATION[backend],
+            strict=True,
         )
     ]
     with database(backend, tmp_path) as url:
