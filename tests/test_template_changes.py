@@ -29,6 +29,14 @@ INTENDED: dict[str, str] = {
     "database or Redis is a page on the pages (503), JSON on the API",
     "{package}/users/listing.py": "count_query is typed Select[Any], which mypy accepts with "
     "SQLAlchemy 2.0 and 2.1 alike",
+    "{package}/db.py": "UUID_TYPE: ids stay 32 hex characters on MySQL and MariaDB under "
+    "SQLAlchemy 2.1 (which would use MariaDB's uuid type, and find no row of a table made "
+    "under 2.0)",
+    "{package}/users/table.py": "the ids and uuid fields are UUID_TYPE columns",
+    "{package}/users/sessions.py": "the session lookup binds its ids as UUID_TYPE",
+    "migrations/versions/0001_create_user_tables.py": "the ids are 32 hex characters on MySQL "
+    "and MariaDB whichever SQLAlchemy creates the tables",
+    "tests/test_adapter.py": "ids are stored alike whichever SQLAlchemy runs",
     "{package}/handlers.py": "a 503 on the account pages is a page, not the API's JSON",
     "{package}/users/pages/templates/unavailable.html": "new: the account pages' 503 page",
 }

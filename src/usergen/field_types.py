@@ -44,6 +44,7 @@ ANY = "from typing import Any"
 LITERAL = "from typing import Literal"
 MYSQL = "from sqlalchemy.dialects import mysql"
 UTC_DATETIME = "from ..db import UTCDateTime"
+UUID_COLUMN = "from ..db import UUID_TYPE"
 # The field_types module of the generated app, imported from users/schemas.py.
 FIELD_TYPES = ".field_types"
 
@@ -382,7 +383,10 @@ TYPES: dict[str, FieldType] = {
     "uuid": FieldType(
         parse=lambda spec, text: str(uuid.UUID(text.strip())),
         python=lambda spec: code("uuid.UUID", UUID),
-        column=lambda spec: code("sa.Uuid()"),
+        # 32 hex characters on MySQL and MariaDB whichever SQLAlchemy runs: db.UUID_TYPE.
+        column=lambda spec: code("UUID_TYPE", UUID_COLUMN),
+        migration=lambda spec: code("sa.Uuid()"),
+        dialects=((code("sa.Uuid(native_uuid=False)"), ("mysql", "mariadb")),),
         samples=_uuid_samples,
         invalid=lambda spec: '"not-a-uuid"',
         default=lambda spec, value: code(f"uuid.UUID({py_str(value)})", UUID),
