@@ -37,6 +37,7 @@ INTENDED: dict[str, str] = {
     "migrations/versions/0001_create_user_tables.py": "the ids are 32 hex characters on MySQL "
     "and MariaDB whichever SQLAlchemy creates the tables",
     "tests/test_adapter.py": "ids are stored alike whichever SQLAlchemy runs",
+    "README.md": "a column that refers to a user takes the key's type or UUID_TYPE",
     "{package}/handlers.py": "a 503 on the account pages is a page, not the API's JSON",
     "{package}/users/pages/templates/unavailable.html": "new: the account pages' 503 page",
 }
