@@ -15,8 +15,8 @@ from tests.helpers import usergen
 _INIT = "tests/test_init.py::test_the_app_works_with_users_after_init"
 _SUITE = "tests/test_generated_app.py::test_generated_tests_pass"
 LONGEST_FIRST = {
+    "tests/test_packaging.py::test_generated_app_runs_its_tests_without_usergen": 150,
     f"{_INIT}[factory-sqlite]": 120,
-    "tests/test_packaging.py::test_generated_app_runs_its_tests_without_usergen": 115,
     f"{_SUITE}[postgresql-databases]": 105,
     f"{_SUITE}[mysql-sqlalchemy]": 105,
     "tests/test_add_field_apps.py::test_every_type_works_on_each_database[sqlite]": 100,
