@@ -21,26 +21,7 @@ from usergen.render import ANSWERS_FILE, Renderer
 BASELINE = max(versions.RELEASES, key=versions.parse)
 
 # Path in the project ("{package}" for the package folder) → why it differs from BASELINE.
-INTENDED: dict[str, str] = {
-    "{package}/users/pages/router.py": "the forgot-password and resend-verification forms share "
-    "send_link_from_form; the pages anyone may open show who is logged in; unavailable_page "
-    "(a 503 as a page)",
-    "tests/test_pages.py": "the pages anyone may open show who is logged in; an unreachable "
-    "database or Redis is a page on the pages (503), JSON on the API",
-    "{package}/users/listing.py": "count_query is typed Select[Any], which mypy accepts with "
-    "SQLAlchemy 2.0 and 2.1 alike",
-    "{package}/db.py": "UUID_TYPE: ids stay 32 hex characters on MySQL and MariaDB under "
-    "SQLAlchemy 2.1 (which would use MariaDB's uuid type, and find no row of a table made "
-    "under 2.0)",
-    "{package}/users/table.py": "the ids and uuid fields are UUID_TYPE columns",
-    "{package}/users/sessions.py": "the session lookup binds its ids as UUID_TYPE",
-    "migrations/versions/0001_create_user_tables.py": "the ids are 32 hex characters on MySQL "
-    "and MariaDB whichever SQLAlchemy creates the tables",
-    "tests/test_adapter.py": "ids are stored alike whichever SQLAlchemy runs",
-    "README.md": "a column that refers to a user takes the key's type or UUID_TYPE",
-    "{package}/handlers.py": "a 503 on the account pages is a page, not the API's JSON",
-    "{package}/users/pages/templates/unavailable.html": "new: the account pages' 503 page",
-}
+INTENDED: dict[str, str] = {}
 # Answer → why this version records it (with its value for a new app).
 NEW_ANSWERS: dict[str, tuple[str, object]] = {}
 
