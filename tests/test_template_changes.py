@@ -25,6 +25,7 @@ OAUTH = "OAuth2 social login (issue 16), only with oauth_providers"
 INTENDED: dict[str, str] = {
     "pyproject.toml": OAUTH + ": httpx-oauth, httpx and cryptography; authlib and flask to test",
     ".env.example": OAUTH + ": the providers' settings",
+    "README.md": OAUTH + ": how to log in with a provider, and to register the app with each",
     "{package}/settings.py": OAUTH + ": the providers' settings",
     "{package}/main.py": OAUTH + ": install_oauth adds the routes",
     "{package}/users/table.py": OAUTH + ": the oauth_account and oauth_state tables",
