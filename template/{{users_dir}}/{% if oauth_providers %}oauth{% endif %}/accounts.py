@@ -51,7 +51,8 @@ class OAuthAccounts:
 
     def _values(self, identity: Identity, token: OAuth2Token) -> dict[str, Any]:
         """What a link stores: the provider's address, and its tokens if they are kept."""
-        values: dict[str, Any] = {"account_email": identity.email or ""}
+        # (Cut to the column's size: the address is only shown, never compared.)
+        values: dict[str, Any] = {"account_email": (identity.email or "")[:320]}
         if self.store_tokens:
             refresh = token.get("refresh_token")
             expires_at = token.get("expires_at")
