@@ -51,7 +51,7 @@ def every_type() -> list[dict[str, Any]]:
     return specs
 
 
-ANSWER_SETS = {
+ANSWER_SETS: dict[str, dict[str, Any]] = {
     "defaults": {"project_name": "shop", "package_name": "shop"},
     "postgresql, every type": {
         "project_name": "Shop.API",

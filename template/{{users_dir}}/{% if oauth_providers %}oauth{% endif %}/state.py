@@ -151,9 +151,13 @@ class StateSigner:
         except jwt.PyJWTError:
             raise StateError(DECODE_ERROR) from None
         jti, bound, exp = claims.get("jti"), claims.get("bnd"), claims.get("exp")
-        if not isinstance(jti, str) or not isinstance(bound, str) or not isinstance(exp, int):
+        if not isinstance(jti, str) or not isinstance(exp, int):
             raise StateError(DECODE_ERROR)
-        if binding is None or not hmac.compare_digest(binding_hash(binding), bound):
+        # A state bound to no browser is refused as FastAPI Users refuses one without its
+        # CSRF token.
+        if not isinstance(bound, str) or binding is None:
+            raise StateError(INVALID_STATE)
+        if not hmac.compare_digest(binding_hash(binding), bound):
             raise StateError(INVALID_STATE)
         if claims.get("provider") != provider or claims.get("purpose") != str(purpose):
             raise StateError(INVALID_STATE)
