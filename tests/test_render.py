@@ -158,6 +158,24 @@ def test_the_generated_apps_provider_is_the_one_tested_here() -> None:
     assert b"usergen" not in here
 
 
+def test_adding_oauth_providers_renders_every_file_it_changes() -> None:
+    """`usergen add-oauth` renders only what mentions oauth_providers: that is all it changes."""
+    renderer = Renderer()
+    old = ANSWER_SETS["defaults"]
+    new = {**old, "oauth_providers": ["github", "openid"]}
+    full_old, _ = renderer.render(old, "shop")
+    full_new, _ = renderer.render(new, "shop")
+
+    part_new, _ = renderer.render(new, "shop", changed={"oauth_providers"}, skip=CREATE_ONLY)
+
+    differing = {
+        rel for rel in full_old.keys() | full_new.keys() if full_old.get(rel) != full_new.get(rel)
+    }
+    assert "shop/users/oauth/router.py" in differing
+    assert differing <= part_new.keys()
+    assert all(part_new[rel] == full_new[rel] for rel in part_new)
+
+
 def test_only_files_that_can_change_are_rendered_for_a_change() -> None:
     """Rendering only what mentions a changed answer misses nothing that differs."""
     renderer = Renderer()
