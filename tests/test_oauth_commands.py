@@ -149,3 +149,25 @@ def test_a_project_from_before_social_login_updates_first(tmp_path: Path) -> Non
     assert result.returncode == 2
     assert "run usergen update first, then add-oauth" in result.stderr
     assert tree_hashes(dest) == before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
+def test_the_tables_come_and_go_on_a_database_server(app: Path, backend: str) -> None:
+    """add-oauth's and remove-oauth's revisions on a server with users: the linked accounts
+    table refers to them, and the project's schema matches its models after each step."""
+    from tests.test_add_field_apps import alembic, database, server_or_skip
+
+    server_or_skip(backend)
+    usergen("add-oauth", "google", cwd=app)
+    usergen("remove-oauth", "google", "--yes", cwd=app)
+    usergen("add-oauth", "github", cwd=app)
+    with database(backend, app.parent) as url:
+        for step in ("0001", "0002", "0003", "head"):
+            alembic(app, url, "upgrade", step)
+        checked = alembic(app, url, "check")
+        assert "No new upgrade operations detected" in checked, checked
+        for step in ("0003", "0002", "0001"):
+            alembic(app, url, "downgrade", step)
+        alembic(app, url, "upgrade", "head")
+        assert "No new upgrade operations detected" in alembic(app, url, "check")
