@@ -46,6 +46,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: -seconds(item))
 
 
+# Social login with every provider it knows, as --oauth takes them.
+EVERY_PROVIDER = "google,github,microsoft,openid"
+
+
 @pytest.fixture(scope="session")
 def generate(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """Generate a project with `usergen new` into a fresh folder; returns its path."""
@@ -86,5 +90,12 @@ def default_project(generate: Callable[..., Path]) -> Path:
 
 @pytest.fixture(scope="session")
 def sqlalchemy_project(generate: Callable[..., Path]) -> Path:
-    """`usergen new shop --defaults --data-layer sqlalchemy`."""
-    return generate("shop", "--data-layer", "sqlalchemy")
+    """`usergen new shop --defaults --data-layer sqlalchemy --oauth …` with every provider: the
+    whole suite of the sqlalchemy layer runs with social login."""
+    return generate("shop", "--data-layer", "sqlalchemy", "--oauth", EVERY_PROVIDER)
+
+
+@pytest.fixture(scope="session")
+def oauth_project(generate: Callable[..., Path]) -> Path:
+    """`usergen new shop --defaults --oauth …` with every provider (the databases layer)."""
+    return generate("shop", "--oauth", EVERY_PROVIDER)

@@ -79,6 +79,7 @@ def test_new_records_the_answers(default_project: Path) -> None:
         "database": "sqlite",
         "existing_app": {},
         "fields": [],
+        "oauth_providers": [],
         "package_name": "shop",
         "pages": True,
         "project_name": "shop",

@@ -53,6 +53,26 @@ def test_generated_tests_pass(request: pytest.FixtureRequest, layer: str, databa
     check_whole_suite(result.stdout, database, layer)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("database", DATABASES)
+def test_social_login_tests_pass_on_the_databases_layer(oauth_project: Path, database: str) -> None:
+    """The sqlalchemy layer's whole suite runs with social login (conftest.sqlalchemy_project);
+    its tests run on the databases layer too, whose adapter stores the linked accounts its way."""
+    result = run(
+        sys.executable,
+        "-m",
+        "pytest",
+        *SUITE_OPTIONS,
+        "tests/test_oauth.py",
+        "tests/test_adapter.py",
+        cwd=oauth_project,
+        env={"TEST_DATABASE_URL": DATABASES[database] or ""},
+    )
+
+    assert count_tests(result.stdout) >= 40
+    assert " failed" not in result.stdout and "SKIPPED" not in result.stdout
+
+
 def suite_options(database: str) -> list[str]:
     """The account pages' browser tests run on SQLite: the browser talks to the app, whatever
     its database."""

@@ -246,8 +246,10 @@ def test_a_module_init_ed_at_template_0_5_0_moves_its_answers_on_update(
     assert (result.old_version, result.new_version) == ("0.5.0", versions.current())
     assert not (project / ".copier-answers.yml").exists()
     new = yaml.safe_load((project / ".usergen-answers.yml").read_text())
-    # The module had no pages before 0.6.0, and has none after: update records that.
-    assert {**new, "template_version": "0.5.0"} == {**old, "pages": False}
+    # The module had no pages before 0.6.0 and no social login before 0.8.0, and has none
+    # after: update records that.
+    expected = {**old, "pages": False, "oauth_providers": []}
+    assert {**new, "template_version": "0.5.0"} == expected
     assert "_OTHER_DRIVERS" in (project / "src/shop/users/db.py").read_text()
     assert "nothing changed" in init(project).stdout
 
@@ -576,7 +578,9 @@ def check_app_after_init(name: str, project: Path, url: str, server: str | None)
     # The account pages too, once: in the async factory app on SQLite (their tests, browser
     # included, run with the module's below).
     pages = ["--pages"] if name == "factory" and server is None else []
-    result = init(project, *pages)
+    # Social login with every provider in the factory app, on every database.
+    oauth = ["--oauth", "google,github,microsoft,openid"] if name == "factory" else []
+    result = init(project, *pages, *oauth)
     assert result.returncode == 0, result.stderr
 
     app, users, versions, table = APPS[name]
@@ -584,6 +588,8 @@ def check_app_after_init(name: str, project: Path, url: str, server: str | None)
     upgraded = run(project, env, python, "-m", "alembic", "upgrade", "head")
     assert upgraded.returncode == 0, upgraded.stderr
     assert {table, f"{table}_session"} <= tables_and_foreign_keys(url, table)[0]
+    if oauth:
+        assert {"oauth_account", "oauth_state"} <= tables_and_foreign_keys(url, table)[0]
     if name in SEED_CHECK:
         assert query(url, SEED_CHECK[name]) != []
     # A table of theirs with a foreign key to the user, in a revision after ours. (Their
@@ -632,7 +638,7 @@ def check_app_after_init(name: str, project: Path, url: str, server: str | None)
     # in test_generated_app.py).
     if server is None and name == "factory":
         changed = ("test_adapter.py", "test_user_fields.py", "test_app.py", "test_register.py",
-                   "test_login.py", "test_users.py")  # fmt: skip
+                   "test_login.py", "test_users.py", "test_oauth.py")  # fmt: skip
         module_tests = [f"{LAYOUT[name]['tests']}/{test}" for test in changed]
         tests = run(project, env, python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
                     "tests/test_orders.py", *module_tests)  # fmt: skip

@@ -1,6 +1,7 @@
 """usergen's own renderer gives exactly what Copier gives, which is what makes it safe to use."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from usergen import versions
 from usergen.errors import UsergenError
 from usergen.fields import FieldOptions, parse_field
 from usergen.render import (
+    ANSWERS_FILE,
     CREATE_ONLY,
     Renderer,
     _plain_copy,
@@ -49,7 +51,7 @@ def every_type() -> list[dict[str, Any]]:
     return specs
 
 
-ANSWER_SETS = {
+ANSWER_SETS: dict[str, dict[str, Any]] = {
     "defaults": {"project_name": "shop", "package_name": "shop"},
     "postgresql, every type": {
         "project_name": "Shop.API",
@@ -62,6 +64,12 @@ ANSWER_SETS = {
         "package_name": "accounts",
         "database": "mysql",
         "fields": every_type()[-2:],
+    },
+    "sqlalchemy, every OAuth provider": {
+        "project_name": "shop",
+        "package_name": "shop",
+        "data_layer": "sqlalchemy",
+        "oauth_providers": ["google", "github", "microsoft", "openid"],
     },
 }
 
@@ -106,6 +114,66 @@ def test_copier_alone_refuses_fields_with_a_clear_message(tmp_path: Path) -> Non
 
     with pytest.raises(Exception, match="only usergen computes: render it with usergen"):
         copier_alone(answers, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("providers", "message"),
+    [
+        (["google", "gitlab"], 'Unknown OAuth provider "gitlab"'),
+        (["github", "github"], "Each OAuth provider may be listed once"),
+        ("google", "must be a list of providers"),
+    ],
+)
+def test_copier_alone_refuses_bad_oauth_providers(
+    providers: Any, message: str, tmp_path: Path
+) -> None:
+    answers = {**ANSWER_SETS["defaults"], "oauth_providers": providers}
+
+    with pytest.raises(Exception, match=message):
+        copier_alone(answers, tmp_path)
+
+
+def test_without_oauth_providers_nothing_of_oauth_is_rendered() -> None:
+    files, _ = Renderer().render(ANSWER_SETS["defaults"], "shop")
+
+    # OAuth2's password flow (the login form) is no social login.
+    mentions = [
+        rel
+        for rel, content in files.items()
+        if rel != ANSWERS_FILE
+        and re.search(rb"oauth(?!2PasswordBearer|2's password)", content, re.I)
+    ]
+    assert [rel for rel in files if "oauth" in rel] == []
+    assert mentions == []
+    assert "oauth_providers: []" in files[ANSWERS_FILE].decode()
+
+
+def test_the_generated_apps_provider_is_the_one_tested_here() -> None:
+    """tests/oauth_provider.py goes into apps with OAuth as it is (it imports nothing of
+    usergen); tests/test_oauth_provider.py tests it."""
+    files, _ = Renderer().render(ANSWER_SETS["sqlalchemy, every OAuth provider"], "shop")
+
+    here = Path(__file__).with_name("oauth_provider.py").read_bytes()
+    assert files["tests/oauth_provider.py"] == here
+    assert b"usergen" not in here
+
+
+def test_adding_oauth_providers_renders_every_file_it_changes() -> None:
+    """`usergen add-oauth` renders only what mentions oauth_providers: that is all it changes."""
+    renderer = Renderer()
+    old = ANSWER_SETS["defaults"]
+    new = {**old, "oauth_providers": ["github", "openid"]}
+    full_old, _ = renderer.render(old, "shop")
+    full_new, _ = renderer.render(new, "shop")
+
+    part_new, _ = renderer.render(new, "shop", changed={"oauth_providers"}, skip=CREATE_ONLY)
+
+    differing = {
+        rel for rel in full_old.keys() | full_new.keys() if full_old.get(rel) != full_new.get(rel)
+    }
+    assert "shop/users/oauth/router.py" in differing
+    assert differing <= part_new.keys()
+    assert all(part_new[rel] == full_new[rel] for rel in part_new)
 
 
 def test_only_files_that_can_change_are_rendered_for_a_change() -> None:

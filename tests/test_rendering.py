@@ -11,18 +11,29 @@ import yaml
 
 from tests.helpers import run
 
+# Social login with every provider on SQLite, where mypy runs (the code is the same on every
+# database); the projects without the pages have no social login either.
+EVERY_PROVIDER = ["google", "github", "microsoft", "openid"]
 COMBINATIONS: list[dict[str, Any]] = [
-    {"database": database, "data_layer": layer}
+    {
+        "database": database,
+        "data_layer": layer,
+        **({"oauth_providers": EVERY_PROVIDER} if database == "sqlite" else {}),
+    }
     for database in ("sqlite", "postgresql", "mysql")
     for layer in ("databases", "sqlalchemy")
 ]
 # The account pages are on by default; their code is the same on every database and layer.
-COMBINATIONS.append({"database": "sqlite", "data_layer": "databases", "pages": False})
+COMBINATIONS += [
+    {"database": "sqlite", "data_layer": layer, "pages": False}
+    for layer in ("databases", "sqlalchemy")
+]
 
 
 def combination_id(answers: dict[str, Any]) -> str:
     pages = "" if answers.get("pages", True) else "-no-pages"
-    return f"{answers['database']}-{answers['data_layer']}{pages}"
+    oauth = "-oauth" if answers.get("oauth_providers") else ""
+    return f"{answers['database']}-{answers['data_layer']}{pages}{oauth}"
 
 
 def on_one_worker(answers: dict[str, Any]) -> pytest.MarkDecorator:
@@ -101,9 +112,13 @@ def test_ruff_format(rendered: Path) -> None:
 
 # mypy takes 10 to 20 s of CPU a project from a cold cache. The database changes no code that
 # mypy sees but a default URL (test_the_database_changes_only_the_url_and_the_driver), so it
-# checks each data layer once, on SQLite: the fast tier the default project (SQLite,
-# databases), the full suite the other layer too.
-DEFAULT_COMBINATION = {"database": "sqlite", "data_layer": "databases"}
+# checks each data layer once, on SQLite, with social login and without the pages and it: the
+# fast tier the databases layer with every provider, the full suite the others too.
+DEFAULT_COMBINATION = {
+    "database": "sqlite",
+    "data_layer": "databases",
+    "oauth_providers": EVERY_PROVIDER,
+}
 
 
 @pytest.mark.parametrize(

@@ -10,12 +10,14 @@ import typer
 
 from usergen import __version__, field_types, questions
 from usergen.errors import UsergenError
+from usergen.project import OAUTH_PROVIDERS, check_oauth_providers
 
 if TYPE_CHECKING:
     from usergen.add_field import ChangeResult, ConflictError
     from usergen.detect import NeedsAnswer
     from usergen.merge import Conflict
     from usergen.project import Project
+    from usergen.update import UpdateResult
 
 app = typer.Typer(
     name="usergen",
@@ -80,6 +82,23 @@ def usergen(
     """Generate user accounts and authentication for a FastAPI app, as code you own."""
 
 
+def oauth_list(value: str | None) -> list[str] | None:
+    """--oauth google,github: the providers, each known and named once."""
+    if value is None:
+        return None
+    providers = [name.strip() for name in value.split(",") if name.strip()]
+    try:
+        return check_oauth_providers(providers)
+    except UsergenError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
+OAUTH_HELP = (
+    f"Social login with these providers, comma-separated: {', '.join(OAUTH_PROVIDERS)} "
+    "(openid: any OpenID Connect provider). Add more later with usergen add-oauth."
+)
+
+
 @app.command(
     epilog=(
         "Examples:\n\n"
@@ -123,6 +142,9 @@ def new(
             show_default=False,
         ),
     ] = None,
+    oauth: Annotated[
+        str | None, typer.Option("--oauth", metavar="PROVIDERS", help=OAUTH_HELP)
+    ] = None,
     defaults: Annotated[
         bool,
         typer.Option("--defaults", help="Ask nothing; use the defaults for what is not given."),
@@ -142,6 +164,7 @@ def new(
             database=db,
             data_layer=data_layer,
             pages=pages,
+            oauth_providers=oauth_list(oauth),
             interactive=interactive,
             overwrite=overwrite,
         )
@@ -227,6 +250,9 @@ def init(
             "--user-table", help="Name of the user table, if your app has a table named user."
         ),
     ] = None,
+    oauth: Annotated[
+        str | None, typer.Option("--oauth", metavar="PROVIDERS", help=OAUTH_HELP)
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the whole change as a diff; write nothing.")
     ] = False,
@@ -243,6 +269,7 @@ def init(
         data_layer=data_layer,
         user_table=user_table,
         pages=pages,
+        oauth_providers=tuple(oauth_list(oauth) or ()),
     )
     if sys.stdin.isatty() and sys.stdout.isatty():
         plan = attempt(lambda: initializer.plan_asking(path, options, ask_init_question))
@@ -503,7 +530,6 @@ def update(
     conflict: ConflictOption = ConflictMode.refuse,
 ) -> None:
     """Bring the project to a newer template version (or other answers), keeping your edits."""
-    from usergen.add_field import unified_diff
     from usergen.update import update as run_update
 
     result = attempt(
@@ -516,6 +542,13 @@ def update(
             **change_mode(dry_run, conflict),
         )
     )
+    report_update(result, dry_run)
+
+
+def report_update(result: "UpdateResult", dry_run: bool) -> None:
+    """What an update (or a change of OAuth providers) changed, and the migration to apply."""
+    from usergen.add_field import unified_diff
+
     if dry_run:
         count = len(result.changes.writes) + len(result.changes.deletes)
         report_dry_run(unified_diff(result.project.root, result.changes), count)
@@ -611,6 +644,57 @@ def rename_field_command(
 
     result = attempt(lambda: rename_field(path, old, new, **change_mode(dry_run, conflict)))
     report_change(result, f"Renamed {old} to {new}.", dry_run)
+
+
+@app.command(
+    "add-oauth",
+    epilog="Examples:\n\n  usergen add-oauth google github\n\n  usergen add-oauth openid --dry-run",
+)
+def add_oauth_command(
+    providers: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="PROVIDER...", help=f"One or more of: {', '.join(OAUTH_PROVIDERS)}."
+        ),
+    ],
+    dry_run: DryRunOption = False,
+    path: PathOption = Path("."),
+    conflict: ConflictOption = ConflictMode.refuse,
+) -> None:
+    """Let users log in with OAuth providers: routes, settings, tables and tests, keeping your
+    edits (the first provider brings a migration)."""
+    from usergen.oauth import add_oauth
+
+    result = attempt(lambda: add_oauth(path, providers, **change_mode(dry_run, conflict)))
+    report_update(result, dry_run)
+
+
+@app.command(
+    "remove-oauth",
+    epilog="Example:\n\n  usergen remove-oauth github",
+)
+def remove_oauth_command(
+    providers: Annotated[
+        list[str], typer.Argument(metavar="PROVIDER...", help="Providers of the project.")
+    ],
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", help="Go on although removing the last provider drops the linked accounts."
+        ),
+    ] = False,
+    dry_run: DryRunOption = False,
+    path: PathOption = Path("."),
+    conflict: ConflictOption = ConflictMode.refuse,
+) -> None:
+    """Stop logins with OAuth providers, keeping your edits (the last one takes the table of
+    linked accounts with it)."""
+    from usergen.oauth import remove_oauth
+
+    result = attempt(
+        lambda: remove_oauth(path, providers, yes=yes, **change_mode(dry_run, conflict))
+    )
+    report_update(result, dry_run)
 
 
 def main() -> None:

@@ -59,6 +59,7 @@ class Options:
     data_layer: str | None = None
     user_table: str | None = None
     pages: bool = False
+    oauth_providers: tuple[str, ...] = ()
 
 
 @dataclass
@@ -333,6 +334,7 @@ def _answers(project: ExistingProject, options: Options) -> dict[str, Any]:
         "database": database,
         "data_layer": data_layer,
         "pages": options.pages,
+        **({"oauth_providers": list(options.oauth_providers)} if options.oauth_providers else {}),
         "existing_app": existing,
     }
 

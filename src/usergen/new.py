@@ -8,6 +8,7 @@ from pathlib import Path
 from usergen import files
 from usergen.errors import UsergenError
 from usergen.names import check_package_name, check_project_name, package_from_folder
+from usergen.project import check_oauth_providers
 from usergen.render import CREATE_ONLY, Renderer, answers_of, render
 
 
@@ -52,6 +53,7 @@ def generate(
     interactive: bool,
     data_layer: str | None = None,
     pages: bool | None = None,
+    oauth_providers: list[str] | None = None,
     overwrite: bool,
 ) -> NewProject:
     """Render the project and write it into ``dest``: all files, or none.
@@ -74,6 +76,8 @@ def generate(
         answers["data_layer"] = data_layer
     if pages is not None:
         answers["pages"] = pages
+    if oauth_providers:
+        answers["oauth_providers"] = check_oauth_providers(oauth_providers)
 
     renderer = Renderer()
     if interactive:

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from usergen import questions
-from usergen.errors import UsergenError
+from usergen.errors import UsageError, UsergenError
 from usergen.fields import check_spec
 from usergen.migrations import VERSIONS
 from usergen.render import ANSWERS_FILE, MODULE_ANSWERS_FILE
@@ -20,6 +20,11 @@ DEFAULT_DATA_LAYER = "databases"  # what projects from before the answer use
 DATA_LAYER_SINCE = "0.3.0"
 # The account pages (the `pages` answer) came with 0.6.0; projects from before have none.
 PAGES_SINCE = "0.6.0"
+# Social login (the `oauth_providers` answer) came with 0.8.0; projects from before have none.
+OAUTH_SINCE = "0.8.0"
+# The providers it knows: Google, GitHub, Microsoft, and any OpenID Connect provider (`openid`,
+# by its discovery URL).
+OAUTH_PROVIDERS = ("google", "github", "microsoft", "openid")
 
 
 @dataclass
@@ -45,6 +50,11 @@ class Project:
     def pages(self) -> bool:
         """Whether the app serves the account pages."""
         return bool(self.answers.get("pages", False))
+
+    @property
+    def oauth_providers(self) -> list[str]:
+        """The OAuth providers users may log in with (none: no social login)."""
+        return [str(provider) for provider in self.answers.get("oauth_providers") or []]
 
     @property
     def template_version(self) -> str:
@@ -224,3 +234,16 @@ def _defined_names(statement: ast.stmt) -> dict[str, str]:
 
 
 _PROPERTIES = {"property", "functools.cached_property", "cached_property", "hybrid_property"}
+
+
+def check_oauth_providers(providers: list[str]) -> list[str]:
+    """``providers`` if each is known and named once; a UsageError saying what is wrong if not."""
+    unknown = [name for name in providers if name not in OAUTH_PROVIDERS]
+    if unknown:
+        raise UsageError(
+            f"unknown OAuth provider {unknown[0]!r}: use one of {', '.join(OAUTH_PROVIDERS)}"
+        )
+    twice = sorted({name for name in providers if providers.count(name) > 1})
+    if twice:
+        raise UsageError(f"OAuth provider {twice[0]!r} is named twice")
+    return list(providers)

@@ -404,7 +404,9 @@ class Renderer:
                     or _INCLUDES.search(text)
                 )
             else:
-                relevant = False  # copied as it is, so the same for any answers
+                # Copied as it is, so the same for any answers, but it comes and goes with the
+                # answers its path mentions (the files of users/oauth/ with oauth_providers).
+                relevant = bool(mentions.search(relpath.as_posix()))
             if not relevant and not ruff.rendered:
                 continue
             target = self._render_path(relpath, is_template, context, answers_file)

@@ -15,6 +15,8 @@ The algorithm, all in memory before anything is written:
    applied history. When the schema differs between the versions, each version crossed brings
    an upgrade step (`includes/schema_upgrades/VERSION.py.jinja` of the target template), and
    update writes them as one new Alembic revision chained after the project's current head.
+   Social login brings its tables the same way when the project's first provider comes
+   (`includes/oauth_tables.py.jinja`), and drops them when the last one goes.
 5. Any conflict: nothing is written, unless the user asked for inline markers. Writes are all
    or nothing (files.py).
 """
@@ -38,14 +40,19 @@ from usergen.project import (
     DATA_LAYER_SINCE,
     DATA_LAYERS,
     DATABASES,
+    OAUTH_SINCE,
     PAGES_SINCE,
     Project,
+    check_oauth_providers,
     load,
 )
 from usergen.render import CREATE_ONLY, Renderer
 
 UPGRADE_STEPS = "includes/schema_upgrades"
 UPGRADE_MIGRATION = "includes/upgrade_migration.py.jinja"
+# The tables of social login: in the first migration of a project that starts with it, in an
+# update's revision for one that takes it up (or drops it) later.
+OAUTH_TABLES = "includes/oauth_tables.py.jinja"
 
 
 @dataclass
@@ -57,14 +64,19 @@ class Outcome:
     conflicts: list[Conflict] = field(default_factory=list)  # written with markers
     kept: dict[str, str] = field(default_factory=dict)
     migration: str | None = None
+    # The files that exist before the change is written (so a new migration reads as created).
+    existing: set[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.existing = {rel for rel in self.changes.writes if (self.project.root / rel).exists()}
 
     @property
     def updated(self) -> list[str]:
-        return sorted(rel for rel in self.changes.writes if (self.project.root / rel).is_file())
+        return sorted(rel for rel in self.changes.writes if rel in self.existing)
 
     @property
     def created(self) -> list[str]:
-        return sorted(rel for rel in self.changes.writes if not (self.project.root / rel).is_file())
+        return sorted(rel for rel in self.changes.writes if rel not in self.existing)
 
     @property
     def deleted(self) -> list[str]:
@@ -84,9 +96,17 @@ def target_answers(
     database: str | None,
     data_layer: str | None = None,
     pages: bool | None = None,
+    oauth_providers: list[str] | None = None,
 ) -> dict[str, Any]:
     """The project's answers as the target renders them, read back as the answers file will be."""
     answers = {**project.answers, "template_version": to}
+    since_oauth = versions.parse(to) >= versions.parse(OAUTH_SINCE)
+    if oauth_providers is not None and not since_oauth:
+        raise UsageError(f"template {to} has no social login; it came with {OAUTH_SINCE}")
+    if since_oauth:
+        # A project from before social login has none until it asks (usergen add-oauth).
+        chosen = project.oauth_providers if oauth_providers is None else oauth_providers
+        answers["oauth_providers"] = check_oauth_providers(chosen)
     since_pages = versions.parse(to) >= versions.parse(PAGES_SINCE)
     if pages is not None and not since_pages:
         raise UsageError(f"template {to} has no account pages; they came with {PAGES_SINCE}")
@@ -146,38 +166,69 @@ def import_block(lines: set[str]) -> list[str]:
     return ordered(stdlib) + ([""] if stdlib and others else []) + ordered(others)
 
 
+@dataclass(frozen=True)
+class SchemaStep:
+    """A change of the schema an update brings: the `imports`, `upgrade` and `downgrade` macros
+    of ``template`` (swapped when ``reverse``: the step undone), under ``title``."""
+
+    title: str
+    template: str
+    reverse: bool = False
+    version: str = ""  # what the releases before 0.8.0 name a step by
+
+
+def version_steps(renderer: Renderer, crossed: list[str]) -> list[SchemaStep]:
+    """The upgrade steps of the template versions ``crossed`` that change the schema."""
+    return [
+        SchemaStep(f"Template {version}", f"{UPGRADE_STEPS}/{version}.py.jinja", version=version)
+        for version in crossed
+        if (renderer.root / UPGRADE_STEPS / f"{version}.py.jinja").is_file()
+    ]
+
+
+def oauth_step(before: list[str], after: list[str]) -> SchemaStep | None:
+    """Social login's tables come with the first provider and go with the last."""
+    if not before and after:
+        return SchemaStep("Social login", OAUTH_TABLES)
+    if before and not after:
+        return SchemaStep("No more social login", OAUTH_TABLES, reverse=True)
+    return None
+
+
 def upgrade_migration(
     project: Project,
     renderer: Renderer,
     answers: dict[str, Any],
-    crossed: list[str],
+    schema_steps: list[SchemaStep],
+    summary: str,
+    name: str,
+    target: str,
     *,
     today: dt.date | None = None,
 ) -> tuple[str, bytes] | None:
-    """The revision that brings the schema from before ``crossed`` to the last of them, chained
-    after the project's current head; None if none of the crossed versions changes the schema."""
+    """The revision that makes ``schema_steps``, chained after the project's current head and
+    named ``name``; None without steps."""
+    if not schema_steps:
+        return None
     context = renderer.context(answers, project.root.name)
     steps = []
-    for version in crossed:
-        name = f"{UPGRADE_STEPS}/{version}.py.jinja"
-        if not (renderer.root / name).is_file():
-            continue
-        module = renderer.env.get_template(name).make_module(context)
+    for step in schema_steps:
+        module = renderer.env.get_template(step.template).make_module(context)
         body = {part: str(getattr(module, part)()) for part in ("imports", "upgrade", "downgrade")}
+        if step.reverse:
+            body["upgrade"], body["downgrade"] = body["downgrade"], body["upgrade"]
         steps.append(
             {
-                "version": version,
+                "title": step.title,
+                "version": step.version,
                 "imports": [line for line in body["imports"].splitlines() if line.strip()],
                 "upgrade": body["upgrade"].strip("\n"),
                 "downgrade": body["downgrade"].strip("\n"),
             }
         )
-    if not steps:
-        return None
     revisions = read_revisions(project.root, project.versions_dir)
     revision = next_revision_id(revisions)
-    target = crossed[-1]
-    relpath = f"{project.versions_dir}/{revision}_usergen_{target.replace('.', '_')}.py"
+    relpath = f"{project.versions_dir}/{revision}_usergen_{name}.py"
     if (project.root / relpath).exists():
         raise UsergenError(f"{relpath} exists already")
     imports = {line for step in steps for line in step["imports"]}
@@ -186,7 +237,8 @@ def upgrade_migration(
         {
             "steps": steps,
             "imports": import_block(imports | MIGRATION_IMPORTS),
-            "target": target,
+            "summary": summary,
+            "target": target,  # the releases before 0.8.0 say only this
             "revision": revision,
             "down_revision": head(revisions),
             "create_date": (today or dt.date.today()).isoformat(),
@@ -203,11 +255,15 @@ def update(
     database: str | None = None,
     data_layer: str | None = None,
     pages: bool | None = None,
+    oauth_providers: list[str] | None = None,
+    drop_oauth_accounts: bool = False,
     dry_run: bool = False,
     inline_conflicts: bool = False,
 ) -> UpdateResult:
     """Update the project at or above ``path`` to template version ``to`` (default: this
-    usergen's), changing the database, data layer or pages answer too if given.
+    usergen's), changing the database, data layer, pages or OAuth providers answer too if given.
+    Leaving no OAuth provider drops the linked accounts' table: only with
+    ``drop_oauth_accounts``.
 
     Raises UsergenError (nothing written) for bad input, and ConflictError (nothing written)
     when the change conflicts with the user's edits, unless ``inline_conflicts``.
@@ -223,15 +279,28 @@ def update(
             "does not go back (your version control does)"
         )
     check_no_field_becomes_built_in(project, old_version, target)
-    new_answers = target_answers(project, target, database, data_layer, pages)
-    # Projects from before the data_layer answer are on `databases`, and have no pages.
-    before = {**project.answers, "data_layer": project.data_layer, "pages": project.pages}
-    after = {"data_layer": project.data_layer, "pages": project.pages, **new_answers}
+    new_answers = target_answers(project, target, database, data_layer, pages, oauth_providers)
+    # Projects from before the data_layer answer are on `databases`, and have no pages and no
+    # social login.
+    implied = {
+        "data_layer": project.data_layer,
+        "pages": project.pages,
+        "oauth_providers": project.oauth_providers,
+    }
+    before = {**project.answers, **implied}
+    after = {**implied, **new_answers}
     changed = {
         key: (before[key], after[key])
-        for key in ("template_version", "database", "data_layer", "pages")
+        for key in ("template_version", "database", "data_layer", "pages", "oauth_providers")
         if before[key] != after[key]
     }
+    oauth = oauth_step(before["oauth_providers"], after["oauth_providers"])
+    if oauth is not None and oauth.reverse and not drop_oauth_accounts:
+        raise UsageError(
+            "with no OAuth provider left, the migration drops the table of linked accounts "
+            "(every user's link to a provider goes; their accounts stay): run again with --yes "
+            "to go on; nothing was changed"
+        )
     folder = project.root.name
     # Both sides formatted with the project's ruff settings, so the merge compares like with like.
     ruff = project_settings(project.root, existing_app=bool(project.existing_app))
@@ -247,7 +316,9 @@ def update(
             for version in versions.shipped()
             if versions.parse(old_version) < versions.parse(version) <= versions.parse(target)
         ]
-        migration = upgrade_migration(project, renderer, new_answers, crossed)
+        steps = version_steps(renderer, crossed) + ([oauth] if oauth is not None else [])
+        name, summary = migration_name(old_version, target, oauth)
+        migration = upgrade_migration(project, renderer, new_answers, steps, summary, name, target)
     labels = Labels(yours="yours", base=f"template {old_version}", theirs=f"template {target}")
     merged = merge_change(project.root, old, new, labels, keep_users_choice=True)
     changes = files.Changes(project.root, dict(merged.writes), set(merged.deletes))
@@ -265,6 +336,15 @@ def update(
     )
     finish(result, merged.conflicts, modes, dry_run=dry_run, inline_conflicts=inline_conflicts)
     return result
+
+
+def migration_name(old: str, target: str, oauth: SchemaStep | None) -> tuple[str, str]:
+    """The update revision's file name part and summary line."""
+    if old != target or oauth is None:
+        return target.replace(".", "_"), f"Bring the user tables to usergen template {target}."
+    if oauth.reverse:
+        return "no_oauth", "Drop the tables of social login."
+    return "oauth", "Create the tables of social login."
 
 
 def check_no_field_becomes_built_in(project: Project, old_version: str, target: str) -> None:
