@@ -23,6 +23,7 @@ LONGEST_FIRST = {
     f"{_INIT}[factory-postgresql]": 100,
     f"{_SUITE}": 90,
     "tests/test_fuzz.py::": 85,
+    "tests/oauth_reference/": 60,
     f"{_INIT}[factory-mysql]": 65,
     "tests/test_lifecycle_apps.py::test_the_changed_app_works_on_each_database[sqlite]": 60,
     "tests/test_generated_app.py::test_generated_tests_survive_normal_customizing": 55,
