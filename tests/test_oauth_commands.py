@@ -92,6 +92,22 @@ def test_add_then_remove_returns_the_project_as_it_was_but_for_the_migrations(
     }
 
 
+def test_an_edited_module_of_the_last_provider_stays_with_a_warning(app: Path) -> None:
+    usergen("add-oauth", "github", cwd=app)
+    router = app / "shop/users/oauth/router.py"
+    edited = router.read_text() + "\n# our own tweak\n"
+    router.write_text(edited)
+
+    removed = usergen("remove-oauth", "github", "--yes", cwd=app)
+
+    assert router.read_text() == edited
+    assert not (app / "shop/users/oauth/clients.py").exists()
+    assert (
+        "kept     shop/users/oauth/router.py (you edited it; social login is gone and so are "
+        "the modules it imports: move what you need from it, then delete it)"
+    ) in removed.stdout
+
+
 def test_new_takes_the_providers(tmp_path: Path) -> None:
     usergen("new", tmp_path / "shop", "--defaults", "--oauth", "github, openid")
 

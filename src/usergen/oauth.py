@@ -52,11 +52,23 @@ def remove_oauth(
     if absent:
         have = ", ".join(project.oauth_providers) or "none"
         raise UsageError(f"{absent[0]} is not a provider of the project (it has: {have})")
-    return update(
+    remaining = [name for name in project.oauth_providers if name not in providers]
+    result = update(
         path,
         to=project.template_version,
-        oauth_providers=[name for name in project.oauth_providers if name not in providers],
+        oauth_providers=remaining,
         drop_oauth_accounts=yes,
         dry_run=dry_run,
         inline_conflicts=inline_conflicts,
     )
+    if not remaining:
+        # The user's edited files of the social login package stay, but the modules they import
+        # are gone: say so, rather than leave a file that no longer imports for mypy to find.
+        package = f"{project.users_dir}/oauth/"
+        for rel in result.kept:
+            if rel.startswith(package):
+                result.kept[rel] = (
+                    "you edited it; social login is gone and so are the modules it imports: "
+                    "move what you need from it, then delete it"
+                )
+    return result
