@@ -1,9 +1,10 @@
 """Fuzzing a generated app with Schemathesis: no server error, no schema violation.
 
-A freshly rendered app runs under uvicorn on SQLite; `st run` tests it with every check, in the
-coverage, fuzzing and stateful phases, authenticated as a superuser (see fuzz_hooks.py) and
-with rate limits out of the way. A fixed seed and example count keep it reproducible and
-bounded (about a minute on two cores).
+A freshly rendered app with social login (every provider, all pointed at a local OpenID
+Connect provider, see oauth_provider.py) runs under uvicorn on SQLite; `st run` tests it with
+every check, in the coverage, fuzzing and stateful phases, authenticated as a superuser (see
+fuzz_hooks.py) and with rate limits out of the way. A fixed seed and example count keep it
+reproducible and bounded (about a minute on two cores).
 """
 
 import os
@@ -17,7 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import EVERY_PROVIDER
 from tests.helpers import free_port, run, usergen
+from tests.oauth_provider import OAuthProvider
 
 HERE = Path(__file__).resolve().parent
 pytestmark = pytest.mark.slow
@@ -35,9 +38,15 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def provider() -> Iterator[OAuthProvider]:
+    with OAuthProvider() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, provider: OAuthProvider) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("fuzz")
-    usergen("new", root / "fuzzapp", "--defaults")
+    usergen("new", root / "fuzzapp", "--defaults", "--oauth", EVERY_PROVIDER)
     database = root / "fuzz.db"
     unlimited = "1000000/minute"
     env = {
@@ -57,7 +66,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "REGISTER_RATE_LIMIT_PER_ADDRESS": unlimited,
         "PASSWORD_CHANGE_RATE_LIMIT_PER_ADDRESS": unlimited,
         "REFRESH_RATE_LIMIT_PER_ADDRESS": unlimited,
+        "OAUTH_GITHUB_AUTHORIZE_URL": provider.authorization_endpoint,
+        "OAUTH_GITHUB_TOKEN_URL": provider.token_endpoint,
+        "OAUTH_GITHUB_API_URL": provider.url,
     }
+    for name in EVERY_PROVIDER.split(","):
+        env[f"OAUTH_{name.upper()}_CLIENT_ID"] = provider.client_id
+        env[f"OAUTH_{name.upper()}_CLIENT_SECRET"] = provider.client_secret
+        if name != "github":
+            env[f"OAUTH_{name.upper()}_DISCOVERY_URL"] = provider.discovery_url
     # Run from `root`, not the project folder, so the project's .env plays no part.
     run(sys.executable, "-m", "fuzzapp", "migrate", cwd=root, env=env)
     port = free_port()
