@@ -50,17 +50,22 @@ class OAuthAccounts:
     link_verified_emails: bool
 
     def _values(self, identity: Identity, token: OAuth2Token) -> dict[str, Any]:
-        """What a link stores: the provider's address, and its tokens if they are kept."""
+        """What a link stores: the provider's address, and its tokens if they are kept (else
+        none, even those kept before the setting was turned off)."""
         # (Cut to the column's size: the address is only shown, never compared.)
         values: dict[str, Any] = {"account_email": (identity.email or "")[:320]}
-        if self.store_tokens:
-            refresh = token.get("refresh_token")
-            expires_at = token.get("expires_at")
-            values.update(
-                access_token=self.cipher.encrypt(str(token["access_token"])),
-                refresh_token=self.cipher.encrypt(refresh) if isinstance(refresh, str) else None,
-                expires_at=expires_at if isinstance(expires_at, int) else None,
-            )
+        if not self.store_tokens:
+            return values | {"access_token": None, "refresh_token": None, "expires_at": None}
+        expires_at = token.get("expires_at")
+        values.update(
+            access_token=self.cipher.encrypt(str(token["access_token"])),
+            expires_at=expires_at if isinstance(expires_at, int) else None,
+        )
+        # Many providers send a refresh token only at the first consent: one stored before
+        # stays until a new one comes.
+        refresh = token.get("refresh_token")
+        if isinstance(refresh, str) and refresh:
+            values["refresh_token"] = self.cipher.encrypt(refresh)
         return values
 
     async def login(
