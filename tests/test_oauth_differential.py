@@ -145,7 +145,9 @@ def app(provider: OAuthProvider, tmp_path: Path) -> Iterator[Any]:
             email_backend="file",
             email_file_path=tmp_path / "mail",
             redis_url=None,
+            # (One client makes every request; FastAPI Users limits neither.)
             register_rate_limit_per_address="1000/minute",
+            oauth_rate_limit_per_address="1000/minute",
             oauth_openid_client_id=provider.client_id,
             oauth_openid_client_secret=provider.client_secret,
             oauth_openid_discovery_url=provider.discovery_url,
