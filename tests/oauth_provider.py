@@ -35,7 +35,8 @@ refused); users' emails and `email_verified` can change at any time (`update_use
 Endpoint names for `outage`/`slow`: discovery, jwks, authorize, token, userinfo, user, emails.
 
 Requests the provider received are kept (`authorization_requests`, `token_requests`) so that
-a test can check what a client sent (redirect_uri, code_challenge, scope...).
+a test can check what a client sent (redirect_uri, code_challenge, scope...), and counted by
+endpoint name (`request_counts`), failed and slow ones included.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ import hashlib
 import secrets
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -245,6 +247,7 @@ class OAuthProvider:
         self.tokens: dict[str, Token] = {}
         self.authorization_requests: list[dict[str, str]] = []
         self.token_requests: list[dict[str, str]] = []
+        self.request_counts: Counter[str] = Counter()
         self.require_pkce = require_pkce
         self.code_lifetime = code_lifetime
         self.access_token_lifetime = access_token_lifetime
@@ -626,6 +629,8 @@ class OAuthProvider:
             name = endpoint_of_path.get(request.path)
             with provider.lock:
                 delay, outage = provider._delay, provider._outage
+                if name:
+                    provider.request_counts[name] += 1
                 if name == "authorize":
                     provider.authorization_requests.append(request.args.to_dict())
                 elif name == "token":

@@ -323,6 +323,18 @@ async def test_outage_slowness_and_stop(provider: OAuthProvider, client: OpenID)
         assert (await http.get(provider.discovery_url)).status_code == 200
 
 
+async def test_requests_are_counted_by_endpoint(provider: OAuthProvider) -> None:
+    before = provider.request_counts["discovery"]
+    provider.outage(503, ["discovery"])
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(provider.discovery_url)).status_code == 503
+        provider.recover()
+        assert (await http.get(provider.discovery_url)).status_code == 200
+        await http.get(provider.jwks_uri)
+    assert provider.request_counts["discovery"] == before + 2
+    assert provider.request_counts["jwks"] == 1
+
+
 def test_stop_does_not_wait_for_a_slow_request(key: RSAKey) -> None:
     provider = OAuthProvider([CALLBACK], key=key).start()
     provider.slow(30)

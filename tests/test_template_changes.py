@@ -29,7 +29,11 @@ INTENDED: dict[str, str] = {
     "{package}/settings.py": OAUTH + ": the providers' settings",
     "{package}/main.py": OAUTH + ": install_oauth adds the routes",
     "{package}/users/table.py": OAUTH + ": the oauth_account and oauth_state tables",
-    "{package}/users/adapter.py": OAUTH + ": deleting a user deletes their linked accounts",
+    "{package}/users/adapter.py": OAUTH
+    + ": deleting a user deletes their linked accounts; unlink_provider_accounts",
+    "{package}/users/manager.py": OAUTH
+    + ": a password reset, and verifying an unverified user, unlink the provider accounts"
+    " (pre-account hijacking through a provider that does not check addresses)",
     "migrations/versions/0001_create_user_tables.py": OAUTH
     + ": the first migration creates the OAuth tables (includes/oauth_tables.py.jinja)",
     "{package}/users/oauth/__init__.py": OAUTH + ": install_oauth",

@@ -17,6 +17,7 @@ from fastapi import Request
 from httpx_oauth.oauth2 import OAuth2Token
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
+from ..error_codes import ErrorCode
 from ..exceptions import UserAlreadyExists, UserNotExists
 from ..manager import UserManager
 from ..ratelimits import RateLimits
@@ -50,38 +51,49 @@ class OAuthAccounts:
     link_verified_emails: bool
 
     def _values(self, identity: Identity, token: OAuth2Token) -> dict[str, Any]:
-        """What a link stores: the provider's address, and its tokens if they are kept."""
+        """What a link stores: the provider's address, and its tokens if they are kept (else
+        none, even those kept before the setting was turned off)."""
         # (Cut to the column's size: the address is only shown, never compared.)
         values: dict[str, Any] = {"account_email": (identity.email or "")[:320]}
-        if self.store_tokens:
-            refresh = token.get("refresh_token")
-            expires_at = token.get("expires_at")
-            values.update(
-                access_token=self.cipher.encrypt(str(token["access_token"])),
-                refresh_token=self.cipher.encrypt(refresh) if isinstance(refresh, str) else None,
-                expires_at=expires_at if isinstance(expires_at, int) else None,
-            )
+        if not self.store_tokens:
+            return values | {"access_token": None, "refresh_token": None, "expires_at": None}
+        expires_at = token.get("expires_at")
+        values.update(
+            access_token=self.cipher.encrypt(str(token["access_token"])),
+            expires_at=expires_at if isinstance(expires_at, int) else None,
+        )
+        # Many providers send a refresh token only at the first consent: one stored before
+        # stays until a new one comes.
+        refresh = token.get("refresh_token")
+        if isinstance(refresh, str) and refresh:
+            values["refresh_token"] = self.cipher.encrypt(refresh)
         return values
 
     async def login(
         self, oauth_name: str, identity: Identity, token: OAuth2Token, request: Request
     ) -> UserDB:
         """The user a provider login logs in (made or linked as the module says), or
-        `OAuthRefused`."""
+        `OAuthRefused`. An inactive user is refused as FastAPI Users refuses them
+        (LOGIN_BAD_CREDENTIALS), and nothing is written for them first."""
         if identity.email is None:
             raise OAuthRefused(NOT_AVAILABLE_EMAIL)
         linked = await self.store.get(oauth_name, identity.account_id)
         if linked is not None:
-            # The provider's address may have changed; the user's own email stays.
-            await self.store.update(linked.id, self._values(identity, token))
             try:
-                return await self.manager.get(linked.user_id)
+                user = await self.manager.get(linked.user_id)
             except UserNotExists:  # deleted meanwhile
                 raise OAuthRefused(USER_ALREADY_EXISTS) from None
+            if not user.is_active:
+                raise OAuthRefused(ErrorCode.LOGIN_BAD_CREDENTIALS)
+            # The provider's address may have changed; the user's own email stays.
+            await self.store.update(linked.id, self._values(identity, token))
+            return user
         local = await self.manager.user_db.get_by_email(identity.email)
         if local is not None:
             if not (self.link_verified_emails and identity.email_verified and local.is_verified):
                 raise OAuthRefused(USER_ALREADY_EXISTS)
+            if not local.is_active:
+                raise OAuthRefused(ErrorCode.LOGIN_BAD_CREDENTIALS)
             await self._link(local, oauth_name, identity, token)
             return local
         return await self._register(oauth_name, identity, token, request)

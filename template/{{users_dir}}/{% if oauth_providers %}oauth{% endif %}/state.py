@@ -4,9 +4,9 @@ The authorization route hands the browser a random binding in a cookie, and the 
 state (a JWT) holding its SHA-256. The callback accepts the state only from the browser that
 holds the cookie, for the provider and purpose (login or association) it was made for, once:
 a login link sent by someone else (login CSRF), a replayed or stale state, or a state of
-another flow is refused before the code is redeemed. The PKCE verifier and the OpenID nonce are
-derived from the binding and the state's id, so nothing is stored until the callback, and only
-the browser holding the cookie can complete the flow.
+another flow is refused before the code is redeemed. The PKCE verifier is derived from the
+binding and the state's id, so nothing is stored until the callback, and only the browser
+holding the cookie can complete the flow.
 """
 
 import base64
@@ -52,12 +52,11 @@ INVALID_STATE = "OAUTH_INVALID_STATE"
 @dataclass(frozen=True)
 class Flow:
     """What the authorization route hands out: the state for the provider, the binding for the
-    browser's cookie, and the PKCE challenge and nonce of this flow."""
+    browser's cookie, and the PKCE challenge of this flow."""
 
     state: str
     binding: str
     code_challenge: str
-    nonce: str
 
 
 @dataclass(frozen=True)
@@ -94,11 +93,10 @@ class StateSigner:
     def __init__(self, secret: str, lifetime_seconds: int) -> None:
         self._state_key = _derive(secret, b"state v1")
         self._verifier_key = _derive(secret, b"pkce v1")
-        self._nonce_key = _derive(secret, b"nonce v1")
         self.lifetime_seconds = lifetime_seconds
 
     def start(self, provider: str, purpose: Purpose, user_id: uuid.UUID | None = None) -> Flow:
-        """A new flow for ``provider``: its state, browser binding, PKCE challenge and nonce."""
+        """A new flow for ``provider``: its state, browser binding and PKCE challenge."""
         binding = secrets.token_urlsafe(32)
         jti = secrets.token_urlsafe(24)
         now = dt.datetime.now(dt.UTC)
@@ -118,17 +116,12 @@ class StateSigner:
             state=state,
             binding=binding,
             code_challenge=s256(self.code_verifier(binding, jti)),
-            nonce=self.nonce(binding, jti),
         )
 
     def code_verifier(self, binding: str, jti: str) -> str:
         """The PKCE verifier of the flow: 43 characters of base64url (RFC 7636's minimum)."""
         message = f"{binding}.{jti}".encode()
         return _b64(hmac.new(self._verifier_key, message, hashlib.sha256).digest())
-
-    def nonce(self, binding: str, jti: str) -> str:
-        message = f"{binding}.{jti}".encode()
-        return _b64(hmac.new(self._nonce_key, message, hashlib.sha256).digest())
 
     def check(
         self, state: str | None, binding: str | None, provider: str, purpose: Purpose
