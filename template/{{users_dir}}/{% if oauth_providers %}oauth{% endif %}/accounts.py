@@ -24,7 +24,7 @@ from ..ratelimits import RateLimits
 from ..schemas import UserDB
 from .clients import Identity
 from .crypto import TokenCipher
-from .store import AlreadyLinked, OAuthStore
+from .store import AlreadyLinked, OAuthStore, StoredOAuthAccount
 
 EMAIL = TypeAdapter(EmailStr)
 
@@ -69,6 +69,19 @@ class OAuthAccounts:
             values["refresh_token"] = self.cipher.encrypt(refresh)
         return values
 
+    def _update(self, identity: Identity, token: OAuth2Token) -> dict[str, Any]:
+        """What a login or association writes to an existing link (its id as used now too)."""
+        return {**self._values(identity, token), "account_id": identity.account_id}
+
+    async def _linked(self, oauth_name: str, identity: Identity) -> StoredOAuthAccount | None:
+        """The link of the provider account, also one made under an id that FastAPI Users'
+        client gave the same account (`Identity.former_account_ids`)."""
+        for account_id in (identity.account_id, *identity.former_account_ids):
+            linked = await self.store.get(oauth_name, account_id)
+            if linked is not None:
+                return linked
+        return None
+
     async def login(
         self, oauth_name: str, identity: Identity, token: OAuth2Token, request: Request
     ) -> UserDB:
@@ -77,7 +90,7 @@ class OAuthAccounts:
         (LOGIN_BAD_CREDENTIALS), and nothing is written for them first."""
         if identity.email is None:
             raise OAuthRefused(NOT_AVAILABLE_EMAIL)
-        linked = await self.store.get(oauth_name, identity.account_id)
+        linked = await self._linked(oauth_name, identity)
         if linked is not None:
             try:
                 user = await self.manager.get(linked.user_id)
@@ -86,7 +99,7 @@ class OAuthAccounts:
             if not user.is_active:
                 raise OAuthRefused(ErrorCode.LOGIN_BAD_CREDENTIALS)
             # The provider's address may have changed; the user's own email stays.
-            await self.store.update(linked.id, self._values(identity, token))
+            await self.store.update(linked.id, self._update(identity, token))
             return user
         local = await self.manager.user_db.get_by_email(identity.email)
         if local is not None:
@@ -105,11 +118,11 @@ class OAuthAccounts:
         to another user."""
         if identity.email is None:
             raise OAuthRefused(NOT_AVAILABLE_EMAIL)
-        linked = await self.store.get(oauth_name, identity.account_id)
+        linked = await self._linked(oauth_name, identity)
         if linked is not None:
             if linked.user_id != user.id:
                 raise OAuthRefused(USER_ALREADY_EXISTS)
-            await self.store.update(linked.id, self._values(identity, token))
+            await self.store.update(linked.id, self._update(identity, token))
         else:
             await self._link(user, oauth_name, identity, token)
         await self.manager.on_after_update(user, {})
