@@ -29,9 +29,12 @@ INLINE_READS = (
 INTENDED: dict[str, str] = {
     "pyproject.toml": OAUTH + ": httpx-oauth, httpx and cryptography; authlib and flask to test",
     ".env.example": OAUTH + ": the providers' settings",
-    "README.md": OAUTH + ": how to log in with a provider, and to register the app with each",
+    "README.md": OAUTH
+    + ": how to log in with a provider, and to register the app with each; "
+    + INLINE_READS,
     "{package}/settings.py": OAUTH + ": the providers' settings",
-    "{package}/main.py": OAUTH + ": install_oauth adds the routes",
+    "{package}/main.py": OAUTH + ": install_oauth adds the routes; and the users router "
+    "comes first, so that GET /users/me is matched first (issue 12)",
     "{package}/users/table.py": OAUTH + ": the oauth_account and oauth_state tables",
     "{package}/users/adapter.py": OAUTH + ": deleting a user deletes their linked accounts",
     "migrations/versions/0001_create_user_tables.py": OAUTH
