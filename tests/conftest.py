@@ -27,6 +27,7 @@ LONGEST_FIRST = {
     f"{_INIT}[factory-mysql]": 65,
     "tests/test_lifecycle_apps.py::test_the_changed_app_works_on_each_database[sqlite]": 60,
     "tests/test_generated_app.py::test_generated_tests_survive_normal_customizing": 55,
+    "tests/test_oauth_commands.py::test_fields_added_renamed_and_removed_beside_social": 40,
     "tests/test_lifecycle_apps.py::test_rename_and_remove_keep_100k_users": 50,
     "tests/test_update_apps.py::test_update_": 45,
     "tests/test_generated_app.py::test_generated_tests_on_the_chosen_database": 45,

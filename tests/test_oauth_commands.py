@@ -187,3 +187,25 @@ def test_the_tables_come_and_go_on_a_database_server(app: Path, backend: str) ->
             alembic(app, url, "downgrade", step)
         alembic(app, url, "upgrade", "head")
         assert "No new upgrade operations detected" in alembic(app, url, "check")
+
+
+@pytest.mark.slow
+def test_fields_added_renamed_and_removed_beside_social_login(tmp_path: Path) -> None:
+    """add-field, rename-field and remove-field on a project with providers: the code stays
+    clean, the migrations apply, and the OAuth tests pass beside the fields' own."""
+    from tests.helpers import check_code, run_app_tests
+
+    project = tmp_path / "shop"
+    usergen("new", project, "--defaults", "--oauth", "github,openid")
+    usergen("add-field", "nickname", "str", "--max-length", "40", "--unique", cwd=project)
+    usergen("add-field", "age", "int", cwd=project)
+    usergen("rename-field", "age", "years", cwd=project)
+    usergen("remove-field", "years", "--yes", cwd=project)
+    usergen("add-oauth", "google", cwd=project)
+
+    check_code(project)
+    migrate(project)
+    summary = run_app_tests(
+        project, None, "tests/test_oauth.py", "tests/test_user_fields.py", "tests/test_adapter.py"
+    )
+    assert "failed" not in summary and "passed" in summary, summary
