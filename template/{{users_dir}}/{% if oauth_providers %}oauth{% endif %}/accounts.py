@@ -69,9 +69,15 @@ class OAuthAccounts:
             values["refresh_token"] = self.cipher.encrypt(refresh)
         return values
 
-    def _update(self, identity: Identity, token: OAuth2Token) -> dict[str, Any]:
-        """What a login or association writes to an existing link (its id as used now too)."""
-        return {**self._values(identity, token), "account_id": identity.account_id}
+    def _update(
+        self, linked: StoredOAuthAccount, identity: Identity, token: OAuth2Token
+    ) -> dict[str, Any]:
+        """What a login or association writes to an existing link: its id as used now too, and
+        no kept refresh token that does not decrypt (FastAPI Users stored them in clear)."""
+        values = {**self._values(identity, token), "account_id": identity.account_id}
+        if "refresh_token" not in values and self.cipher.decrypt(linked.refresh_token) is None:
+            values["refresh_token"] = None
+        return values
 
     async def _linked(self, oauth_name: str, identity: Identity) -> StoredOAuthAccount | None:
         """The link of the provider account, also one made under an id that FastAPI Users'
@@ -98,8 +104,11 @@ class OAuthAccounts:
                 raise OAuthRefused(USER_ALREADY_EXISTS) from None
             if not user.is_active:
                 raise OAuthRefused(ErrorCode.LOGIN_BAD_CREDENTIALS)
-            # The provider's address may have changed; the user's own email stays.
-            await self.store.update(linked.id, self._update(identity, token))
+            # The provider's address may have changed; the user's own email stays. If the link
+            # went meanwhile (its user proved the address: see UserManager.verify), so does
+            # this login; a session opened from ``user`` as read before then would not resolve.
+            if not await self.store.update(linked.id, self._update(linked, identity, token)):
+                raise OAuthRefused(ErrorCode.LOGIN_BAD_CREDENTIALS)
             return user
         local = await self.manager.user_db.get_by_email(identity.email)
         if local is not None:
@@ -122,7 +131,7 @@ class OAuthAccounts:
         if linked is not None:
             if linked.user_id != user.id:
                 raise OAuthRefused(USER_ALREADY_EXISTS)
-            await self.store.update(linked.id, self._update(identity, token))
+            await self.store.update(linked.id, self._update(linked, identity, token))
         else:
             await self._link(user, oauth_name, identity, token)
         await self.manager.on_after_update(user, {})
