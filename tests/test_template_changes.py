@@ -33,8 +33,7 @@ INTENDED: dict[str, str] = {
     + ": how to log in with a provider, and to register the app with each; "
     + INLINE_READS,
     "{package}/settings.py": OAUTH + ": the providers' settings",
-    "{package}/main.py": OAUTH + ": install_oauth adds the routes; and the users router "
-    "comes first, so that GET /users/me is matched first (issue 12)",
+    "{package}/main.py": OAUTH + ": install_oauth adds the routes",
     "{package}/users/table.py": OAUTH + ": the oauth_account and oauth_state tables",
     "{package}/users/adapter.py": OAUTH
     + ": deleting a user deletes their linked accounts; unlink_provider_accounts",
