@@ -21,46 +21,9 @@ from usergen.render import ANSWERS_FILE, Renderer
 BASELINE = max(versions.RELEASES, key=versions.parse)
 
 # Path in the project ("{package}" for the package folder) → why it differs from BASELINE.
-OAUTH = "OAuth2 social login (issue 16), only with oauth_providers"
-INLINE_READS = (
-    "GET /users/me at 3x FastAPI Users on SQLite (issue 12): the session lookup runs on the "
-    "event loop in WAL mode, only with the sqlalchemy layer"
-)
-INTENDED: dict[str, str] = {
-    "pyproject.toml": OAUTH + ": httpx-oauth, httpx and cryptography; authlib and flask to test",
-    ".env.example": OAUTH + ": the providers' settings",
-    "README.md": OAUTH
-    + ": how to log in with a provider, and to register the app with each; "
-    + INLINE_READS,
-    "{package}/settings.py": OAUTH + ": the providers' settings",
-    "{package}/main.py": OAUTH + ": install_oauth adds the routes",
-    "{package}/users/table.py": OAUTH + ": the oauth_account and oauth_state tables",
-    "{package}/users/adapter.py": OAUTH
-    + ": deleting a user deletes their linked accounts; unlink_provider_accounts",
-    "{package}/users/manager.py": OAUTH
-    + ": a password reset, and verifying an unverified user, unlink the provider accounts"
-    " (pre-account hijacking through a provider that does not check addresses)",
-    "migrations/versions/0001_create_user_tables.py": OAUTH
-    + ": the first migration creates the OAuth tables (includes/oauth_tables.py.jinja)",
-    "{package}/users/oauth/__init__.py": OAUTH + ": install_oauth",
-    "{package}/users/oauth/accounts.py": OAUTH + ": the linking rules",
-    "{package}/users/oauth/clients.py": OAUTH + ": the providers' clients",
-    "{package}/users/oauth/crypto.py": OAUTH + ": encryption of stored provider tokens",
-    "{package}/users/oauth/router.py": OAUTH + ": the routes",
-    "{package}/users/oauth/state.py": OAUTH + ": the state, browser binding and PKCE",
-    "{package}/users/oauth/store.py": OAUTH + ": linked accounts and used states in the database",
-    "tests/oauth_provider.py": OAUTH + ": the local OAuth2 / OpenID Connect provider of the tests",
-    "tests/test_oauth.py": OAUTH + ": its tests",
-    "{package}/db.py": INLINE_READS + ": InlineReader, INLINE_ON_SQLITE",
-    "{package}/users/sessions.py": INLINE_READS + ": the lookup is marked INLINE_ON_SQLITE",
-    "tests/test_sqlite.py": INLINE_READS + ": the inline path, its fallbacks, and what it sees",
-    # Also changed, in a module usergen init puts into an existing app (no answer set here):
-    # tests/conftest.py empties the OAuth tables too.
-}
+INTENDED: dict[str, str] = {}
 # Answer → why this version records it (with its value for a new app).
-NEW_ANSWERS: dict[str, tuple[str, object]] = {
-    "oauth_providers": ("the providers of OAuth2 social login (issue 16)", []),
-}
+NEW_ANSWERS: dict[str, tuple[str, object]] = {}
 
 
 def answer_sets() -> dict[str, dict[str, Any]]:
