@@ -1,8 +1,11 @@
 """The `usergen` command line. Thin: parses, calls the module that does the work, reports."""
 
 import enum
+import functools
+import inspect
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypedDict, TypeVar
 
@@ -47,6 +50,7 @@ def answer_option(question: str, *names: str, help: str) -> Any:
 
 
 T = TypeVar("T")
+Command = Callable[..., None]
 
 
 def attempt(work: Callable[[], T]) -> T:
@@ -199,8 +203,7 @@ def init(
         Path, typer.Argument(help="The existing project (its root folder).", show_default=False)
     ] = Path("."),
     package: Annotated[
-        str | None,
-        typer.Option("--package", help="Your package, if init cannot tell which it is."),
+        str | None, typer.Option("--package", help="Your package, if init cannot tell which it is.")
     ] = None,
     app_: Annotated[
         str | None,
@@ -217,9 +220,7 @@ def init(
     db: Annotated[
         str | None,
         answer_option(
-            "database",
-            "--db",
-            help="Your database, if your database URL does not say it.",
+            "database", "--db", help="Your database, if your database URL does not say it."
         ),
     ] = None,
     database_url: Annotated[
@@ -385,21 +386,63 @@ DryRunOption = Annotated[
 
 
 class ChangeMode(TypedDict):
-    """How a command changes the project, as --dry-run and --conflict say: the keyword
-    arguments that add_field, update, remove_field and rename_field take alike."""
+    """The keyword arguments that add_field, update, remove_field and the others take alike."""
 
     dry_run: bool
     inline_conflicts: bool
 
 
-def change_mode(dry_run: bool, conflict: ConflictMode) -> ChangeMode:
-    return ChangeMode(dry_run=dry_run, inline_conflicts=conflict is ConflictMode.inline)
+@dataclass(frozen=True)
+class ProjectChange:
+    """What --path, --dry-run and --conflict say to a command that changes a project."""
+
+    path: Path
+    dry_run: bool
+    inline_conflicts: bool
+
+    def run(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``work(path, *args, **kwargs)`` as these options say, its errors reported (`attempt`)."""
+        mode = ChangeMode(dry_run=self.dry_run, inline_conflicts=self.inline_conflicts)
+        return attempt(lambda: work(self.path, *args, **kwargs, **mode))
+
+
+def project_command(name: str | None = None, **settings: Any) -> Callable[[Command], Command]:
+    """Register a command that changes a project: ``app.command(name, **settings)``, with the
+    options such commands take alike (--dry-run, --path, --conflict) given to it as its first
+    argument, ``change``. Typer reads a command's options from its signature, so it is shown
+    the command's own parameters followed by those three."""
+
+    def register(command: Command) -> Command:
+        signature = inspect.signature(command, eval_str=True)
+        keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        own = [parameter for key, parameter in signature.parameters.items() if key != "change"]
+        shared = [
+            inspect.Parameter("dry_run", keyword, annotation=DryRunOption, default=False),
+            inspect.Parameter("path", keyword, annotation=PathOption, default=Path(".")),
+            inspect.Parameter(
+                "conflict", keyword, annotation=ConflictOption, default=ConflictMode.refuse
+            ),
+        ]
+
+        @functools.wraps(command)
+        def run(*, dry_run: bool, path: Path, conflict: ConflictMode, **options: Any) -> None:
+            inline = conflict is ConflictMode.inline
+            command(ProjectChange(path, dry_run, inline), **options)
+
+        shown = signature.replace(parameters=[*own, *shared])
+        run.__signature__ = shown  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in shown.parameters.values()}
+        run.__annotations__["return"] = None
+        app.command(name, **settings)(run)
+        return command
+
+    return register
 
 
 FIELD_TYPES = ", ".join(field_types.TYPES)
 
 
-@app.command(
+@project_command(
     "add-field",
     epilog=(
         "Examples:\n\n"
@@ -412,6 +455,7 @@ FIELD_TYPES = ", ".join(field_types.TYPES)
     ),
 )
 def add_field_command(
+    change: ProjectChange,
     name: Annotated[
         str, typer.Argument(metavar="NAME", help="Field name: lowercase letters, digits and _.")
     ],
@@ -461,9 +505,6 @@ def add_field_command(
     choices: Annotated[
         str | None, typer.Option(help="choices: the allowed values, comma-separated.")
     ] = None,
-    dry_run: DryRunOption = False,
-    path: PathOption = Path("."),
-    conflict: ConflictOption = ConflictMode.refuse,
 ) -> None:
     """Add a field to the user: column, API models, migration and tests, keeping your edits."""
     from usergen.add_field import add_field
@@ -480,21 +521,12 @@ def add_field_command(
         scale=scale,
         choices=choices,
     )
-    result = attempt(
-        lambda: add_field(
-            path,
-            name,
-            type_,
-            options,
-            backfill_from=backfill_from,
-            **change_mode(dry_run, conflict),
-        )
-    )
+    result = change.run(add_field, name, type_, options, backfill_from=backfill_from)
     spec = result.spec
-    report_change(result, f"Added {spec['name']} ({spec['type']}) to the user.", dry_run)
+    report_change(result, f"Added {spec['name']} ({spec['type']}) to the user.", change.dry_run)
 
 
-@app.command(
+@project_command(
     epilog=(
         "Examples:\n\n"
         "  usergen update                  to this usergen's template version\n\n"
@@ -505,9 +537,9 @@ def add_field_command(
     )
 )
 def update(
+    change: ProjectChange,
     to: Annotated[
-        str | None,
-        typer.Option(help="Template version to go to. Default: this usergen's newest."),
+        str | None, typer.Option(help="Template version to go to. Default: this usergen's newest.")
     ] = None,
     db: Annotated[
         str | None,
@@ -525,24 +557,12 @@ def update(
             show_default=False,
         ),
     ] = None,
-    dry_run: DryRunOption = False,
-    path: PathOption = Path("."),
-    conflict: ConflictOption = ConflictMode.refuse,
 ) -> None:
     """Bring the project to a newer template version (or other answers), keeping your edits."""
     from usergen.update import update as run_update
 
-    result = attempt(
-        lambda: run_update(
-            path,
-            to=to,
-            database=db,
-            data_layer=data_layer,
-            pages=pages,
-            **change_mode(dry_run, conflict),
-        )
-    )
-    report_update(result, dry_run)
+    result = change.run(run_update, to=to, database=db, data_layer=data_layer, pages=pages)
+    report_update(result, change.dry_run)
 
 
 def report_update(result: "UpdateResult", dry_run: bool) -> None:
@@ -607,73 +627,58 @@ def report_change(result: "ChangeResult", done: str, dry_run: bool) -> None:
         report_inline_conflicts(result.conflicts)
 
 
-@app.command(
-    "remove-field",
-    epilog="Example:\n\n  usergen remove-field nickname --yes",
-)
+@project_command("remove-field", epilog="Example:\n\n  usergen remove-field nickname --yes")
 def remove_field_command(
+    change: ProjectChange,
     name: Annotated[str, typer.Argument(metavar="NAME", help="An added field.")],
     yes: Annotated[
-        bool,
-        typer.Option("--yes", help="Go on although the migration drops the column's values."),
+        bool, typer.Option("--yes", help="Go on although the migration drops the column's values.")
     ] = False,
-    dry_run: DryRunOption = False,
-    path: PathOption = Path("."),
-    conflict: ConflictOption = ConflictMode.refuse,
 ) -> None:
     """Remove an added field: column (its values go), API models and tests, keeping your edits."""
     from usergen.lifecycle import remove_field
 
-    result = attempt(lambda: remove_field(path, name, yes=yes, **change_mode(dry_run, conflict)))
-    report_change(result, f"Removed {name} from the user.", dry_run)
+    result = change.run(remove_field, name, yes=yes)
+    report_change(result, f"Removed {name} from the user.", change.dry_run)
 
 
-@app.command(
-    "rename-field",
-    epilog="Example:\n\n  usergen rename-field nickname display_name",
-)
+@project_command("rename-field", epilog="Example:\n\n  usergen rename-field nickname display_name")
 def rename_field_command(
+    change: ProjectChange,
     old: Annotated[str, typer.Argument(metavar="OLD", help="An added field.")],
     new: Annotated[str, typer.Argument(metavar="NEW", help="Its new name.")],
-    dry_run: DryRunOption = False,
-    path: PathOption = Path("."),
-    conflict: ConflictOption = ConflictMode.refuse,
 ) -> None:
     """Rename an added field everywhere; the migration keeps every value."""
     from usergen.lifecycle import rename_field
 
-    result = attempt(lambda: rename_field(path, old, new, **change_mode(dry_run, conflict)))
-    report_change(result, f"Renamed {old} to {new}.", dry_run)
+    result = change.run(rename_field, old, new)
+    report_change(result, f"Renamed {old} to {new}.", change.dry_run)
 
 
-@app.command(
+@project_command(
     "add-oauth",
     epilog="Examples:\n\n  usergen add-oauth google github\n\n  usergen add-oauth openid --dry-run",
 )
 def add_oauth_command(
+    change: ProjectChange,
     providers: Annotated[
         list[str],
         typer.Argument(
             metavar="PROVIDER...", help=f"One or more of: {', '.join(OAUTH_PROVIDERS)}."
         ),
     ],
-    dry_run: DryRunOption = False,
-    path: PathOption = Path("."),
-    conflict: ConflictOption = ConflictMode.refuse,
 ) -> None:
     """Let users log in with OAuth providers: routes, settings, tables and tests, keeping your
     edits (the first provider brings a migration)."""
     from usergen.oauth import add_oauth
 
-    result = attempt(lambda: add_oauth(path, providers, **change_mode(dry_run, conflict)))
-    report_update(result, dry_run)
+    result = change.run(add_oauth, providers)
+    report_update(result, change.dry_run)
 
 
-@app.command(
-    "remove-oauth",
-    epilog="Example:\n\n  usergen remove-oauth github",
-)
+@project_command("remove-oauth", epilog="Example:\n\n  usergen remove-oauth github")
 def remove_oauth_command(
+    change: ProjectChange,
     providers: Annotated[
         list[str], typer.Argument(metavar="PROVIDER...", help="Providers of the project.")
     ],
@@ -683,18 +688,13 @@ def remove_oauth_command(
             "--yes", help="Go on although removing the last provider drops the linked accounts."
         ),
     ] = False,
-    dry_run: DryRunOption = False,
-    path: PathOption = Path("."),
-    conflict: ConflictOption = ConflictMode.refuse,
 ) -> None:
     """Stop logins with OAuth providers, keeping your edits (the last one takes the table of
     linked accounts with it)."""
     from usergen.oauth import remove_oauth
 
-    result = attempt(
-        lambda: remove_oauth(path, providers, yes=yes, **change_mode(dry_run, conflict))
-    )
-    report_update(result, dry_run)
+    result = change.run(remove_oauth, providers, yes=yes)
+    report_update(result, change.dry_run)
 
 
 def main() -> None:
