@@ -1,3 +1,3 @@
 """usergen: user accounts and authentication for FastAPI apps, generated as code you own."""
 
-__version__ = "0.8.0"
+__version__ = "0.9.0"

@@ -5,11 +5,15 @@ from fastapi import HTTPException, status
 
 from ..error_codes import ErrorCode
 
+# Refusals worded alike wherever they come from.
+PASSWORD_NOT_ALLOWED = ("password", "This password is not allowed.")
+VALUE_TAKEN = ("form", "Another account has this value.")
+
 # The API's error codes as the pages word them, and the form field each belongs to.
 REFUSALS: dict[str, tuple[str, str]] = {
     ErrorCode.REGISTER_USER_ALREADY_EXISTS: ("email", "An account with this email exists."),
-    ErrorCode.REGISTER_INVALID_PASSWORD: ("password", "This password is not allowed."),
-    ErrorCode.REGISTER_VALUE_ALREADY_EXISTS: ("form", "Another account has this value."),
+    ErrorCode.REGISTER_INVALID_PASSWORD: PASSWORD_NOT_ALLOWED,
+    ErrorCode.REGISTER_VALUE_ALREADY_EXISTS: VALUE_TAKEN,
     ErrorCode.LOGIN_BAD_CREDENTIALS: ("form", "Wrong email or password."),
     ErrorCode.LOGIN_USER_NOT_VERIFIED: (
         "form",
@@ -19,15 +23,15 @@ REFUSALS: dict[str, tuple[str, str]] = {
         "form",
         "This link is invalid, has expired or was used already. Ask for a new one.",
     ),
-    ErrorCode.RESET_PASSWORD_INVALID_PASSWORD: ("password", "This password is not allowed."),
+    ErrorCode.RESET_PASSWORD_INVALID_PASSWORD: PASSWORD_NOT_ALLOWED,
     ErrorCode.VERIFY_USER_BAD_TOKEN: (
         "form",
         "This link is invalid or has expired, or your email address changed since it was sent.",
     ),
     ErrorCode.VERIFY_USER_ALREADY_VERIFIED: ("form", "Your email address is verified already."),
     ErrorCode.UPDATE_USER_EMAIL_ALREADY_EXISTS: ("email", "Another account has this email."),
-    ErrorCode.UPDATE_USER_INVALID_PASSWORD: ("password", "This password is not allowed."),
-    ErrorCode.UPDATE_USER_VALUE_ALREADY_EXISTS: ("form", "Another account has this value."),
+    ErrorCode.UPDATE_USER_INVALID_PASSWORD: PASSWORD_NOT_ALLOWED,
+    ErrorCode.UPDATE_USER_VALUE_ALREADY_EXISTS: VALUE_TAKEN,
     ErrorCode.UPDATE_USER_BAD_CURRENT_PASSWORD: (
         "current_password",
         "Your current password is not right.",
