@@ -5,10 +5,14 @@ import email.policy
 from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import anyio
 import httpx
+import jwt
+
+from .helpers import FRONTEND_URL
 
 
 async def wait_until(condition: Callable[[], bool], seconds: float = 5) -> None:
@@ -52,6 +56,19 @@ def link(message: EmailMessage) -> str:
 def token(message: EmailMessage) -> str:
     """The token in the link of a message."""
     return parse_qs(urlsplit(link(message)).query)["token"][0]
+
+
+async def link_claims(
+    response: httpx.Response, mailbox: Path, subject: str, page: str
+) -> dict[str, Any]:
+    """The claims of the token mailed after ``response`` (a 202 without body): checked to be the
+    one message, sent to user@example.com with ``subject`` and a link to the front end's ``page``."""
+    assert (response.status_code, response.json()) == (202, None)
+    [message] = await wait_for_messages(mailbox)
+    assert (message["To"], message["Subject"]) == ("user@example.com", subject)
+    assert link(message).startswith(f"{FRONTEND_URL}{page}?token=")
+    claims: dict[str, Any] = jwt.decode(token(message), options={"verify_signature": False})
+    return claims
 
 
 async def delivered(mailbox: Path, count: int) -> list[EmailMessage]:
