@@ -21,17 +21,7 @@ from usergen.render import ANSWERS_FILE, Renderer
 BASELINE = max(versions.RELEASES, key=versions.parse)
 
 # Path in the project ("{package}" for the package folder) → why it differs from BASELINE.
-# Issue 10: repeated code and wording said once, so the generated app repeats itself less.
-ONCE = "said once (issue 10)"
-INTENDED: dict[str, str] = {
-    "{package}/users/pages/messages.py": ONCE + ": PASSWORD_NOT_ALLOWED and VALUE_TAKEN",
-    "{package}/users/pages/templates/_macros.html": ONCE + ": send_link_form",
-    "{package}/users/pages/templates/forgot.html": ONCE + ": the form is send_link_form",
-    "{package}/users/pages/templates/resend.html": ONCE + ": the form is send_link_form",
-    "tests/mail.py": ONCE + ": link_claims checks the one message a link request sends",
-    "tests/test_reset.py": ONCE + ": the forgot-password test uses link_claims",
-    "tests/test_verify.py": ONCE + ": the request-verify-token test uses link_claims",
-}
+INTENDED: dict[str, str] = {}
 # Answer → why this version records it (with its value for a new app).
 NEW_ANSWERS: dict[str, tuple[str, object]] = {}
 

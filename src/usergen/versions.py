@@ -30,6 +30,7 @@ RELEASES = {
     "0.6.0": "602513750d15e824b3da8573cc9e8f363e1fc797",
     "0.7.0": "3385da040edca92c4c65835d70674ba1201a3704",
     "0.8.0": "0c911b6ed0a9b00736e5fc40839f1c0cab75f6f2",
+    "0.9.0": "41f8160c93c85c8e031ab090877359596df91f93",
 }
 RELEASES_FOLDER = Path(__file__).resolve().parent / "releases"
 TEMPLATE_PARTS = ("copier.yml", "template", "includes")
