@@ -131,6 +131,45 @@ def test_a_table_named_user_needs_another_name_for_ours(tmp_path: Path) -> None:
     assert snapshot(project) == before
 
 
+def test_every_option_reaches_the_answers(tmp_path: Path) -> None:
+    """init's options are declared once, from its Options dataclass: each one given on the
+    command line is what the dry run would record."""
+    project = copy_fixture("onefile", tmp_path)
+    before = snapshot(project)
+
+    result = usergen(
+        "init", project, "--dry-run", "--app", "main:app", "--module", "accounts",
+        "--db", "sqlite", "--database-url", "sqlite:///./other.db", "--data-layer", "databases",
+        "--pages", "--user-table", "member", "--oauth", "github, google",
+    )  # fmt: skip
+
+    added = result.stdout.split("+++ b/.usergen-answers.yml\n", 1)[1].split("\n--- ", 1)[0]
+    answers = yaml.safe_load("\n".join(line[1:] for line in added.splitlines()[1:]))
+    assert "app: main:app (main.py)" in result.stdout
+    assert answers["package_name"] == "accounts"
+    assert answers["database"] == "sqlite"
+    assert answers["data_layer"] == "databases"
+    assert answers["pages"] is True
+    assert answers["oauth_providers"] == ["github", "google"]
+    assert answers["existing_app"]["user_table"] == "member"
+    assert answers["existing_app"]["database_url"] == "sqlite:///./other.db"
+    assert snapshot(project) == before
+
+
+def test_a_bad_option_is_refused_and_changes_nothing(tmp_path: Path) -> None:
+    project = copy_fixture("onefile", tmp_path)
+    before = snapshot(project)
+
+    provider = usergen("init", project, "--oauth", "google,myspace", check=False)
+    app = usergen("init", project, "--app", "main:nope", check=False)
+
+    assert provider.returncode == 2
+    assert "unknown OAuth provider 'myspace'" in provider.stderr
+    assert app.returncode != 0
+    assert "main.py defines no nope" in app.stderr
+    assert snapshot(project) == before
+
+
 def test_a_computed_database_url_must_be_given(tmp_path: Path) -> None:
     project = copy_fixture("fullstack", tmp_path)
     before = snapshot(project)

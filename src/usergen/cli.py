@@ -1,9 +1,11 @@
 """The `usergen` command line. Thin: parses, calls the module that does the work, reports."""
 
+import dataclasses
 import enum
 import functools
 import inspect
 import sys
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +14,9 @@ from typing import TYPE_CHECKING, Annotated, Any, TypedDict, TypeVar
 import typer
 
 from usergen import __version__, field_types, questions
+from usergen import init as initializer
 from usergen.errors import UsergenError
+from usergen.fields import FieldOptions
 from usergen.project import OAUTH_PROVIDERS, check_oauth_providers
 
 if TYPE_CHECKING:
@@ -68,6 +72,54 @@ def attempt(work: Callable[[], T]) -> T:
 def fail(error: UsergenError) -> typer.Exit:
     typer.echo(f"error: {error}", err=True)
     return typer.Exit(error.exit_code)
+
+
+KEYWORD = inspect.Parameter.POSITIONAL_OR_KEYWORD
+
+
+def show_typer(run: Command, command: Command, parameters: list[inspect.Parameter]) -> None:
+    """Typer reads a command's options from its signature: give ``run``, which stands in for
+    ``command``, a signature of these parameters."""
+    functools.update_wrapper(run, command)
+    shown = inspect.signature(command).replace(parameters=parameters)
+    run.__signature__ = shown  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in shown.parameters.values()}
+    run.__annotations__["return"] = None
+
+
+def gathering(name: str, options: type[Any], **declared: Any) -> Callable[[Command], Command]:
+    """Let a command take its options as one dataclass: its parameter ``name`` (of type
+    ``options``) is shown to Typer as one option per field, typed and defaulted as the field and
+    declared (flags, help) by ``declared[field]``. A declaration written as
+    ``Annotated[type, typer.Option(...)]`` takes another type on the command line, default
+    None, and its callback turns that into the field's value."""
+    hints = typing.get_type_hints(options)
+    names = [field.name for field in dataclasses.fields(options)]
+    if sorted(names) != sorted(declared):
+        raise TypeError(f"declare exactly the fields of {options.__name__}: {', '.join(names)}")
+    fields = []
+    for field in dataclasses.fields(options):
+        declaration = declared[field.name]
+        if typing.get_origin(declaration) is Annotated:
+            annotation, default = declaration, None
+        else:
+            annotation, default = Annotated[hints[field.name], declaration], field.default
+        fields.append(
+            inspect.Parameter(field.name, KEYWORD, annotation=annotation, default=default)
+        )
+
+    def register(command: Command) -> Command:
+        own = list(inspect.signature(command, eval_str=True).parameters.values())
+        at = [parameter.name for parameter in own].index(name)
+
+        def run(*args: Any, **values: Any) -> None:
+            gathered = options(**{field.name: values.pop(field.name) for field in fields})
+            command(*args, **values, **{name: gathered})
+
+        show_typer(run, command, [*own[:at], *fields, *own[at + 1 :]])
+        return run
+
+    return register
 
 
 def show_version(value: bool) -> None:
@@ -197,81 +249,49 @@ def new(
     )
 
 
+def oauth_tuple(value: str | None) -> tuple[str, ...]:
+    return tuple(oauth_list(value) or ())
+
+
 @app.command()
+@gathering(
+    "options",
+    initializer.Options,
+    package=typer.Option(help="Your package, if init cannot tell which it is."),
+    app=typer.Option(
+        metavar="MODULE:ATTR",
+        help="Your FastAPI app (e.g. shop.main:app) or its factory (shop.app:create_app), "
+        "if init cannot tell which it is.",
+    ),
+    module=typer.Option(help="Name of the user module inside your package."),
+    database=answer_option(
+        "database", "--db", help="Your database, if your database URL does not say it."
+    ),
+    database_url=typer.Option(help="Your database's URL, if init cannot read it from your code."),
+    data_layer=answer_option(
+        "data_layer", help="How the user module reaches the database. Default: sqlalchemy."
+    ),
+    pages=typer.Option(
+        "--pages/--no-pages",
+        help="Serve account pages (sign up, log in, password reset, settings, sessions) "
+        "under /account. Default: off (your app may have its own front end).",
+    ),
+    user_table=typer.Option(help="Name of the user table, if your app has a table named user."),
+    oauth_providers=Annotated[
+        str | None,
+        typer.Option("--oauth", metavar="PROVIDERS", help=OAUTH_HELP, callback=oauth_tuple),
+    ],
+)
 def init(
+    options: initializer.Options,
     path: Annotated[
         Path, typer.Argument(help="The existing project (its root folder).", show_default=False)
     ] = Path("."),
-    package: Annotated[
-        str | None, typer.Option("--package", help="Your package, if init cannot tell which it is.")
-    ] = None,
-    app_: Annotated[
-        str | None,
-        typer.Option(
-            "--app",
-            metavar="MODULE:ATTR",
-            help="Your FastAPI app (e.g. shop.main:app) or its factory (shop.app:create_app), "
-            "if init cannot tell which it is.",
-        ),
-    ] = None,
-    module: Annotated[
-        str, typer.Option("--module", help="Name of the user module inside your package.")
-    ] = "users",
-    db: Annotated[
-        str | None,
-        answer_option(
-            "database", "--db", help="Your database, if your database URL does not say it."
-        ),
-    ] = None,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            "--database-url", help="Your database's URL, if init cannot read it from your code."
-        ),
-    ] = None,
-    data_layer: Annotated[
-        str | None,
-        answer_option(
-            "data_layer",
-            "--data-layer",
-            help="How the user module reaches the database. Default: sqlalchemy.",
-        ),
-    ] = None,
-    pages: Annotated[
-        bool,
-        typer.Option(
-            "--pages/--no-pages",
-            help="Serve account pages (sign up, log in, password reset, settings, sessions) "
-            "under /account. Default: off (your app may have its own front end).",
-        ),
-    ] = False,
-    user_table: Annotated[
-        str | None,
-        typer.Option(
-            "--user-table", help="Name of the user table, if your app has a table named user."
-        ),
-    ] = None,
-    oauth: Annotated[
-        str | None, typer.Option("--oauth", metavar="PROVIDERS", help=OAUTH_HELP)
-    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the whole change as a diff; write nothing.")
     ] = False,
 ) -> None:
     """Add the user module to the existing FastAPI app at PATH, wired into it."""
-    from usergen import init as initializer
-
-    options = initializer.Options(
-        package=package,
-        app=app_,
-        module=module,
-        database=db,
-        database_url=database_url,
-        data_layer=data_layer,
-        user_table=user_table,
-        pages=pages,
-        oauth_providers=tuple(oauth_list(oauth) or ()),
-    )
     if sys.stdin.isatty() and sys.stdout.isatty():
         plan = attempt(lambda: initializer.plan_asking(path, options, ask_init_question))
     else:
@@ -413,26 +433,20 @@ def project_command(name: str | None = None, **settings: Any) -> Callable[[Comma
     the command's own parameters followed by those three."""
 
     def register(command: Command) -> Command:
-        signature = inspect.signature(command, eval_str=True)
-        keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
-        own = [parameter for key, parameter in signature.parameters.items() if key != "change"]
+        own = inspect.signature(command, eval_str=True).parameters.values()
         shared = [
-            inspect.Parameter("dry_run", keyword, annotation=DryRunOption, default=False),
-            inspect.Parameter("path", keyword, annotation=PathOption, default=Path(".")),
+            inspect.Parameter("dry_run", KEYWORD, annotation=DryRunOption, default=False),
+            inspect.Parameter("path", KEYWORD, annotation=PathOption, default=Path(".")),
             inspect.Parameter(
-                "conflict", keyword, annotation=ConflictOption, default=ConflictMode.refuse
+                "conflict", KEYWORD, annotation=ConflictOption, default=ConflictMode.refuse
             ),
         ]
 
-        @functools.wraps(command)
         def run(*, dry_run: bool, path: Path, conflict: ConflictMode, **options: Any) -> None:
             inline = conflict is ConflictMode.inline
             command(ProjectChange(path, dry_run, inline), **options)
 
-        shown = signature.replace(parameters=[*own, *shared])
-        run.__signature__ = shown  # type: ignore[attr-defined]
-        run.__annotations__ = {p.name: p.annotation for p in shown.parameters.values()}
-        run.__annotations__["return"] = None
+        show_typer(run, command, [p for p in own if p.name != "change"] + shared)
         app.command(name, **settings)(run)
         return command
 
@@ -454,31 +468,35 @@ FIELD_TYPES = ", ".join(field_types.TYPES)
         "  usergen add-field birthday date --dry-run"
     ),
 )
+@gathering(
+    "options",
+    FieldOptions,
+    required=typer.Option(
+        "--required/--optional",
+        help="Whether every user must have a value. Without --default, clients must send it at "
+        "registration.",
+    ),
+    default=typer.Option(
+        help="Value for users who give none, existing users included. JSON for json; an ISO "
+        "date/datetime (with a zone) for date/datetime."
+    ),
+    unique=typer.Option("--unique", help="No two users may have the same value."),
+    index=typer.Option("--index", help="Index the column for lookups."),
+    read_only=typer.Option(
+        "--read-only", help="Shown to users, but only superusers may set it (by PATCH)."
+    ),
+    max_length=typer.Option(help="str: the longest value (default 255)."),
+    precision=typer.Option(help="decimal: digits in all (default 12)."),
+    scale=typer.Option(help="decimal: digits after the point (default 2)."),
+    choices=typer.Option(help="choices: the allowed values, comma-separated."),
+)
 def add_field_command(
     change: ProjectChange,
     name: Annotated[
         str, typer.Argument(metavar="NAME", help="Field name: lowercase letters, digits and _.")
     ],
     type_: Annotated[str, typer.Argument(metavar="TYPE", help=f"One of: {FIELD_TYPES}.")],
-    required: Annotated[
-        bool,
-        typer.Option(
-            "--required/--optional",
-            help="Whether every user must have a value. Without --default, clients must send "
-            "it at registration.",
-        ),
-    ] = False,
-    default: Annotated[
-        str | None,
-        typer.Option(
-            help="Value for users who give none, existing users included. JSON for json; "
-            "an ISO date/datetime (with a zone) for date/datetime."
-        ),
-    ] = None,
-    unique: Annotated[
-        bool, typer.Option("--unique", help="No two users may have the same value.")
-    ] = False,
-    index: Annotated[bool, typer.Option("--index", help="Index the column for lookups.")] = False,
+    options: FieldOptions,
     backfill_from: Annotated[
         str | None,
         typer.Option(
@@ -487,40 +505,10 @@ def add_field_command(
             "this column (email). Without it, the migration refuses a table with users.",
         ),
     ] = None,
-    read_only: Annotated[
-        bool,
-        typer.Option(
-            "--read-only", help="Shown to users, but only superusers may set it (by PATCH)."
-        ),
-    ] = False,
-    max_length: Annotated[
-        int | None, typer.Option(help="str: the longest value (default 255).")
-    ] = None,
-    precision: Annotated[
-        int | None, typer.Option(help="decimal: digits in all (default 12).")
-    ] = None,
-    scale: Annotated[
-        int | None, typer.Option(help="decimal: digits after the point (default 2).")
-    ] = None,
-    choices: Annotated[
-        str | None, typer.Option(help="choices: the allowed values, comma-separated.")
-    ] = None,
 ) -> None:
     """Add a field to the user: column, API models, migration and tests, keeping your edits."""
     from usergen.add_field import add_field
-    from usergen.fields import FieldOptions
 
-    options = FieldOptions(
-        required=required,
-        default=default,
-        unique=unique,
-        index=index,
-        read_only=read_only,
-        max_length=max_length,
-        precision=precision,
-        scale=scale,
-        choices=choices,
-    )
     result = change.run(add_field, name, type_, options, backfill_from=backfill_from)
     spec = result.spec
     report_change(result, f"Added {spec['name']} ({spec['type']}) to the user.", change.dry_run)

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from usergen.errors import UsergenError
@@ -931,6 +930,10 @@ def _find_dependencies(root: Path) -> DependencyList | None:
 def _requirement_names(lines: Iterable[str]) -> frozenset[str]:
     """Normalized names of requirement lines, skipping comments, options (`-r`, `-e`,
     `--index-url`) and lines that are not requirements."""
+    # Imported here: its parser takes 30 ms to import, which every command would pay, since the
+    # command line imports init (and so this module) to declare init's options.
+    from packaging.requirements import InvalidRequirement, Requirement
+
     names = set()
     for line in lines:
         line = line.split(" #", 1)[0].strip()

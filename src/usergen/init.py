@@ -57,8 +57,8 @@ class Options:
     database: str | None = None
     database_url: str | None = None
     data_layer: str | None = None
-    user_table: str | None = None
     pages: bool = False
+    user_table: str | None = None
     oauth_providers: tuple[str, ...] = ()
 
 
