@@ -25,14 +25,13 @@ import jwt
 import pytest
 
 from tests.oauth_provider import OAuthProvider
+from tests.oauth_wire import BASE, WireClient
 from usergen.render import Renderer
 
 RECORDED = json.loads(
     (Path(__file__).parent / "oauth_reference" / "RECORDED.json").read_text(encoding="utf-8")
 )
 SECRET = "reference-secret-0123456789-0123456789"
-BASE = "https://testserver"
-PASSWORD = "correct horse battery"
 PACKAGE = "oauthdiff"
 OURS_ADD_TO_AUTHORIZATION_URL = {"code_challenge", "code_challenge_method"}
 
@@ -162,25 +161,12 @@ def app(provider: OAuthProvider, tmp_path: Path) -> Iterator[Any]:
             del sys.modules[name]
 
 
-class Recorder:
-    """record.py's recording of a step, for our app."""
+class Recorder(WireClient):
+    """record.py's recording of a step, for our app: what the comparison needs, by step."""
 
     def __init__(self, provider: OAuthProvider, app: Any) -> None:
-        self.provider = provider
-        self.app = app
+        super().__init__(provider, app)
         self.steps: dict[str, dict[str, Any]] = {}
-
-    def browser(self) -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=self.app, raise_app_exceptions=False)
-        return httpx.AsyncClient(transport=transport, base_url=BASE)
-
-    async def at_provider(self, authorization_url: str, **extra: str) -> str:
-        url = str(httpx.URL(authorization_url).copy_merge_params(extra))
-        async with httpx.AsyncClient() as http:
-            response = await http.get(url)
-        assert response.status_code == 302, response.text
-        location: str = response.headers["location"]
-        return location
 
     async def step(
         self, name: str, client: httpx.AsyncClient, method: str, url: str, **kwargs: Any
@@ -193,15 +179,6 @@ class Recorder:
             "provider_token_requests": len(self.provider.token_requests) - before,
         }
         return response
-
-    def body(self, response: httpx.Response) -> Any:
-        if not response.content:
-            return None
-        try:
-            data = response.json()
-        except ValueError:
-            return {"text": response.text}
-        return self.normalize(data)
 
     def normalize(self, data: Any, key: str = "") -> Any:
         if isinstance(data, dict):
@@ -229,24 +206,10 @@ class Recorder:
             return "<uuid>"
         return data
 
-    async def start(
-        self, name: str, browser: httpx.AsyncClient, prefix: str, token: str | None = None
-    ) -> str:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = await self.step(name, browser, "GET", f"{prefix}/authorize", headers=headers)
-        assert response.status_code == 200, response.text
-        url: str = response.json()["authorization_url"]
-        return url
-
-    async def login(
-        self, name: str, sub: str, prefix: str = "/auth/openid", browser: Any = None
-    ) -> httpx.Response:
-        browser = browser or self.browser()
-        url = await self.start(f"{name}: authorize", browser, prefix)
-        callback = await self.at_provider(url, as_user=sub)
+    def callback(self, url: str, prefix: str) -> str:
         if prefix == "/auth/cookie/openid":  # one redirect URL: the front end picks the route
-            callback = callback.replace("/auth/openid/", prefix + "/")
-        return await self.step(f"{name}: callback", browser, "GET", callback)
+            return url.replace("/auth/openid/", prefix + "/")
+        return url
 
     async def fresh(self, browser: httpx.AsyncClient, sub: str = "alice") -> tuple[str, str]:
         """A new flow of ``browser`` (state single-use): its code and state."""
@@ -256,32 +219,6 @@ class Recorder:
         location = await self.at_provider(response.json()["authorization_url"], as_user=sub)
         query = parse_qs(urlparse(location).query)
         return query["code"][0], query["state"][0]
-
-    async def register(self, email: str) -> dict[str, Any]:
-        async with self.browser() as browser:
-            response = await browser.post(
-                "/auth/register", json={"email": email, "password": PASSWORD}
-            )
-        assert response.status_code == 201, response.text
-        data: dict[str, Any] = response.json()
-        return data
-
-    async def password_login(self, email: str) -> str:
-        async with self.browser() as browser:
-            response = await browser.post(
-                "/auth/jwt/login", data={"username": email, "password": PASSWORD}
-            )
-        assert response.status_code == 200, response.text
-        token: str = response.json()["access_token"]
-        return token
-
-    async def me(self, name: str, token: str) -> dict[str, Any]:
-        async with self.browser() as browser:
-            response = await self.step(
-                name, browser, "GET", "/users/me", headers={"Authorization": f"Bearer {token}"}
-            )
-        data: dict[str, Any] = response.json()
-        return data
 
 
 def our_state(app: Any, claims: dict[str, Any], lifetime: int | None) -> str:

@@ -38,38 +38,20 @@ from tests.oauth_reference.reference_app import (  # noqa: E402
     User,
     create_reference_app,
 )
+from tests.oauth_wire import BASE, WireClient  # noqa: E402
 
 SECRET = "reference-secret-0123456789-0123456789"
-BASE = "https://testserver"
-PASSWORD = "correct horse battery"
 JWT_RE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
-class Recorder:
+class Recorder(WireClient):
+    """Each step with what a client sees of it, in order, and facts the bodies do not show."""
+
     def __init__(self, provider: OAuthProvider, app: Any) -> None:
-        self.provider = provider
-        self.app = app
+        super().__init__(provider, app)
         self.steps: list[dict[str, Any]] = []
         self.facts: dict[str, Any] = {}
-
-    # --- clients -----------------------------------------------------------------------------
-
-    def browser(self) -> httpx.AsyncClient:
-        """A browser (its own cookie jar) talking to the app as https://testserver; an
-        exception in the app is a 500 as a server would send it."""
-        transport = httpx.ASGITransport(app=self.app, raise_app_exceptions=False)
-        return httpx.AsyncClient(transport=transport, base_url=BASE)
-
-    async def at_provider(self, authorization_url: str, **extra: str) -> str:
-        """The browser at the provider: the URL it is sent back to (the app's callback)."""
-        url = str(httpx.URL(authorization_url).copy_merge_params(extra))
-        async with httpx.AsyncClient() as http:
-            response = await http.get(url)
-        assert response.status_code == 302, response.text
-        location: str = response.headers["location"]
-        assert location.startswith(BASE), location
-        return location
 
     # --- recording ---------------------------------------------------------------------------
 
@@ -108,19 +90,6 @@ class Recorder:
         shown = '""' if value in ("", '""') else "<value>"
         return f"{name}={shown};{attributes}"
 
-    def text(self, value: str) -> str:
-        value = value.replace(self.provider.url, "<provider>")
-        return re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:<port>", value)
-
-    def body(self, response: httpx.Response) -> Any:
-        if not response.content:
-            return None
-        try:
-            data = response.json()
-        except ValueError:
-            return {"text": self.text(response.text)}
-        return self.normalize(data)
-
     def normalize(self, data: Any, key: str = "") -> Any:
         if isinstance(data, dict):
             return {k: self.normalize(v, k) for k, v in data.items()}
@@ -142,56 +111,6 @@ class Recorder:
         if UUID_RE.match(data):
             return "<uuid>"
         return self.text(data)
-
-    # --- helpers -----------------------------------------------------------------------------
-
-    async def start(
-        self, name: str, browser: httpx.AsyncClient, prefix: str, token: str | None = None
-    ) -> str:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = await self.step(name, browser, "GET", f"{prefix}/authorize", headers=headers)
-        assert response.status_code == 200, response.text
-        url: str = response.json()["authorization_url"]
-        return url
-
-    async def login(
-        self,
-        name: str,
-        sub: str,
-        prefix: str = "/auth/openid",
-        browser: httpx.AsyncClient | None = None,
-    ) -> httpx.Response:
-        """A whole login through the provider as `sub`: authorize, provider, callback."""
-        browser = browser or self.browser()
-        url = await self.start(f"{name}: authorize", browser, prefix)
-        callback = await self.at_provider(url, as_user=sub)
-        return await self.step(f"{name}: callback", browser, "GET", callback)
-
-    async def register(self, email: str) -> dict[str, Any]:
-        async with self.browser() as browser:
-            response = await browser.post(
-                "/auth/register", json={"email": email, "password": PASSWORD}
-            )
-        assert response.status_code == 201, response.text
-        data: dict[str, Any] = response.json()
-        return data
-
-    async def password_login(self, email: str) -> str:
-        async with self.browser() as browser:
-            response = await browser.post(
-                "/auth/jwt/login", data={"username": email, "password": PASSWORD}
-            )
-        assert response.status_code == 200, response.text
-        token: str = response.json()["access_token"]
-        return token
-
-    async def me(self, name: str, token: str) -> dict[str, Any]:
-        async with self.browser() as browser:
-            response = await self.step(
-                name, browser, "GET", "/users/me", headers={"Authorization": f"Bearer {token}"}
-            )
-        data: dict[str, Any] = response.json()
-        return data
 
     async def db_user(self, email: str) -> User:
         async with self.app.state.session_maker() as session:
