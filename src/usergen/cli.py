@@ -36,7 +36,8 @@ app = typer.Typer(
 
 
 def answer_option(question: str, *names: str, help: str) -> Any:
-    """An option answering one of copier.yml's choice questions, offering its choices."""
+    """An option answering one of copier.yml's choice questions, offering its choices. Its
+    flag is ``names``, or else the parameter's name (``--data-layer`` for ``data_layer``)."""
     allowed = questions.choices(question)
 
     def check(value: str | None) -> str | None:
@@ -183,7 +184,6 @@ def new(
         str | None,
         answer_option(
             "data_layer",
-            "--data-layer",
             help="How the app reaches the database: 'databases' (encode/databases) or "
             "'sqlalchemy' (SQLAlchemy asyncio, with an AsyncSession for your own models). "
             f"Default: {questions.default('data_layer')}.",
@@ -535,7 +535,7 @@ def update(
     ] = None,
     data_layer: Annotated[
         str | None,
-        answer_option("data_layer", "--data-layer", help="Switch the project to this data layer."),
+        answer_option("data_layer", help="Switch the project to this data layer."),
     ] = None,
     pages: Annotated[
         bool | None,
