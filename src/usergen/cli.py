@@ -9,7 +9,7 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -82,10 +82,9 @@ def show_typer(run: Command, command: Command, parameters: list[inspect.Paramete
     """Typer reads a command's options from its signature: give ``run``, which stands in for
     ``command``, a signature of these parameters."""
     functools.update_wrapper(run, command)
-    shown = inspect.signature(command).replace(parameters=parameters)
-    run.__signature__ = shown  # type: ignore[attr-defined]
-    run.__annotations__ = {p.name: p.annotation for p in shown.parameters.values()}
-    run.__annotations__["return"] = None
+    signature = inspect.Signature(parameters, return_annotation=None)
+    run.__signature__ = signature  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
 
 
 def gathering(name: str, options: type[Any], **declared: Any) -> Callable[[Command], Command]:
@@ -95,9 +94,8 @@ def gathering(name: str, options: type[Any], **declared: Any) -> Callable[[Comma
     ``Annotated[type, typer.Option(...)]`` takes another type on the command line, default
     None, and its callback turns that into the field's value."""
     hints = typing.get_type_hints(options)
-    names = [field.name for field in dataclasses.fields(options)]
-    if sorted(names) != sorted(declared):
-        raise TypeError(f"declare exactly the fields of {options.__name__}: {', '.join(names)}")
+    if sorted(hints) != sorted(declared):
+        raise TypeError(f"declare exactly the fields of {options.__name__}: {', '.join(hints)}")
     fields = []
     for field in dataclasses.fields(options):
         declaration = declared[field.name]
@@ -405,13 +403,6 @@ DryRunOption = Annotated[
 ]
 
 
-class ChangeMode(TypedDict):
-    """The keyword arguments that add_field, update, remove_field and the others take alike."""
-
-    dry_run: bool
-    inline_conflicts: bool
-
-
 @dataclass(frozen=True)
 class ProjectChange:
     """What --path, --dry-run and --conflict say to a command that changes a project."""
@@ -421,8 +412,10 @@ class ProjectChange:
     inline_conflicts: bool
 
     def run(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """``work(path, *args, **kwargs)`` as these options say, its errors reported (`attempt`)."""
-        mode = ChangeMode(dry_run=self.dry_run, inline_conflicts=self.inline_conflicts)
+        """``work(path, *args, **kwargs)`` as these options say (the keyword arguments
+        ``dry_run`` and ``inline_conflicts``, which every such work takes), its errors reported
+        (`attempt`)."""
+        mode = {"dry_run": self.dry_run, "inline_conflicts": self.inline_conflicts}
         return attempt(lambda: work(self.path, *args, **kwargs, **mode))
 
 
